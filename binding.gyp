@@ -1,0 +1,87 @@
+{
+  # One graph of targets: the kernel files, each built for its own instruction set (the only files
+  # that get ISA flags, so a prebuilt binary still runs on an SSE2-only CPU), and the addon.
+  "variables": {
+    "kernel_cflags": ["-O3", "-fPIC", "-fno-tree-loop-vectorize"]
+  },
+  "target_defaults": {
+    "cflags_cc": ["-O3", "-fvisibility=hidden"],
+    "defines": ["NAPI_VERSION=8", "NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED"],
+    "xcode_settings": {
+      "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
+      "GCC_OPTIMIZATION_LEVEL": "3",
+      "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+      "MACOSX_DEPLOYMENT_TARGET": "10.15"
+    },
+    "msvs_settings": {
+      "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17", "/O2"] }
+    }
+  },
+  "targets": [
+    {
+      "target_name": "kernels_portable",
+      "type": "static_library",
+      "sources": ["native/kernels/gemm_blocked_portable.cc"],
+      "cflags_cc": ["<@(kernel_cflags)"],
+      "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-fno-vectorize"] }
+    },
+    {
+      "target_name": "kernels_avx2",
+      "type": "none",
+      "conditions": [
+        ["target_arch=='x64'", {
+          "type": "static_library",
+          "sources": ["native/kernels/gemm_blocked_avx2.cc"],
+          "cflags_cc": ["<@(kernel_cflags)", "-mavx2", "-mfma"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-fno-vectorize", "-mavx2", "-mfma"] },
+          "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX2"] } }
+        }]
+      ]
+    },
+    {
+      "target_name": "kernels_avx512",
+      "type": "none",
+      "conditions": [
+        ["target_arch=='x64'", {
+          "type": "static_library",
+          "sources": ["native/kernels/gemm_blocked_avx512.cc"],
+          "cflags_cc": ["<@(kernel_cflags)", "-mavx512f", "-mavx2", "-mfma"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-fno-vectorize", "-mavx512f", "-mavx2", "-mfma"] },
+          "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/arch:AVX512"] } }
+        }]
+      ]
+    },
+    {
+      "target_name": "conv1x1",
+      "sources": [
+        "native/core/plan.cc",
+        "native/core/gather.cc",
+        "native/core/epilogue.cc",
+        "native/core/conv1x1.cc",
+        "native/gemm/blas_backend.cc",
+        "native/gemm/builtin_backend.cc",
+        "native/gemm/backend_registry.cc",
+        "native/platform/cpu_features.cc",
+        "native/platform/dynamic_library.cc",
+        "native/platform/parallel.cc",
+        "native/platform/compute_slots.cc",
+        "native/binding/js_errors.cc",
+        "native/binding/js_args.cc",
+        "native/binding/call_buffers.cc",
+        "native/binding/conv_job.cc",
+        "native/binding/conv_worker.cc",
+        "native/binding/conv_calls.cc",
+        "native/binding/prepared_conv.cc",
+        "native/binding/addon.cc"
+      ],
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
+        "kernels_portable"
+      ],
+      "conditions": [
+        ["target_arch=='x64'", { "dependencies": ["kernels_avx2", "kernels_avx512"] }],
+        ["OS=='linux'", { "libraries": ["-ldl", "-pthread"] }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,101 @@
+// Module entry: per-environment state, and the functions the TypeScript facade calls
+// (lib/binding.ts declares their types).
+#include <napi.h>
+
+#include "../gemm/backend_registry.h"
+#include "../platform/compute_slots.h"
+#include "addon_state.h"
+#include "conv_calls.h"
+#include "js_errors.h"
+#include "prepared_conv.h"
+
+namespace conv1x1 {
+namespace binding {
+
+AddonState& addon_state(Napi::Env env) { return *env.GetInstanceData<AddonState>(); }
+
+namespace {
+
+Napi::Value backend_info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    BackendInfo backend = BackendRegistry::instance().info();
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("name", backend.name);
+    result.Set("path", backend.path.empty() ? env.Null() : Napi::String::New(env, backend.path));
+    result.Set("version", backend.version.empty() ? env.Null() : Napi::String::New(env, backend.version));
+    result.Set("simd", backend.simd);
+    result.Set("threads", backend.threads);
+    result.Set("maxConcurrentCalls", backend.max_concurrent_calls);
+    result.Set("cores", backend.cores);
+    result.Set("note", backend.blas_note.empty() ? env.Null() : Napi::String::New(env, backend.blas_note));
+    Napi::Array available = Napi::Array::New(env, backend.available.size());
+    for (size_t i = 0; i < backend.available.size(); ++i) available.Set(i, backend.available[i]);
+    result.Set("available", available);
+    return result;
+  });
+}
+
+Napi::Value set_threads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      throw_type_error(env, "ERR_INVALID_ARG_TYPE", "threads must be a number");
+    }
+    const double threads = info[0].As<Napi::Number>().DoubleValue();
+    if (!(threads >= 1 && threads <= 1024) || threads != static_cast<int>(threads)) {
+      throw_range_error(env, "ERR_OUT_OF_RANGE", "threads must be an integer from 1 to 1024");
+    }
+    BackendRegistry::instance().active();
+    BackendRegistry::instance().set_threads(static_cast<int>(threads));
+    return env.Undefined();
+  });
+}
+
+// For tests: run every case on every backend in one process.
+Napi::Value select_backend(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsString()) {
+      throw_type_error(env, "ERR_INVALID_ARG_TYPE", "backend kind must be a string");
+    }
+    return Napi::Boolean::New(env, BackendRegistry::instance().select(info[0].As<Napi::String>()));
+  });
+}
+
+// For tests of the threading model: the most calls that ever ran at once, process-wide.
+Napi::Value compute_stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ComputeSlots& slots = ComputeSlots::instance();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("peakConcurrentCalls", slots.peak_in_use());
+  result.Set("slots", slots.slots());
+  result.Set("threadsPerCall", slots.threads_per_call());
+  if (info.Length() > 0 && info[0].ToBoolean()) slots.reset_peak();
+  return result;
+}
+
+}  // namespace
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  auto* state = new AddonState();
+  env.SetInstanceData<AddonState>(state);
+  state->prepared_conv_constructor = Napi::Persistent(PreparedConv::define(env));
+  exports.Set("PreparedConv", state->prepared_conv_constructor.Value());
+  exports.Set("conv", Napi::Function::New(env, conv_sync, "conv"));
+  exports.Set("convAsync", Napi::Function::New(env, conv_async, "convAsync"));
+  exports.Set("backendInfo", Napi::Function::New(env, backend_info, "backendInfo"));
+  exports.Set("setThreads", Napi::Function::New(env, set_threads, "setThreads"));
+  exports.Set("selectBackend", Napi::Function::New(env, select_backend, "selectBackend"));
+  exports.Set("computeStats", Napi::Function::New(env, compute_stats, "computeStats"));
+  return exports;
+}
+
+}  // namespace binding
+}  // namespace conv1x1
+
+static Napi::Object init_addon(Napi::Env env, Napi::Object exports) {
+  return conv1x1::binding::init(env, exports);
+}
+
+NODE_API_MODULE(conv1x1, init_addon)

@@ -1,0 +1,31 @@
+#include "call_buffers.h"
+
+#include "js_errors.h"
+
+namespace conv1x1 {
+namespace binding {
+
+CallBuffers read_call_buffers(const Napi::CallbackInfo& info, size_t input_index, size_t out_index,
+                              const ConvPlan& plan, const FloatView& weight, const FloatView& bias) {
+  Napi::Env env = info.Env();
+  CallBuffers buffers;
+  buffers.input = read_float32_array(info[input_index], "input");
+  require_length(buffers.input, plan.input_elements, "input");
+  buffers.out = read_optional_float32_array(info[out_index], "out");
+  if (buffers.out.data || !(info[out_index].IsNull() || info[out_index].IsUndefined())) {
+    require_length(buffers.out, plan.output_elements, "out");
+    buffers.out_array = info[out_index].As<Napi::Float32Array>();
+    require_disjoint(env, buffers.out, buffers.input, "input");
+    require_disjoint(env, buffers.out, weight, "weight");
+    require_disjoint(env, buffers.out, bias, "bias");
+  }
+  return buffers;
+}
+
+Napi::Float32Array output_array(Napi::Env env, const CallBuffers& buffers, const ConvPlan& plan) {
+  if (!buffers.out_array.IsEmpty()) return buffers.out_array;
+  return Napi::Float32Array::New(env, static_cast<size_t>(plan.output_elements));
+}
+
+}  // namespace binding
+}  // namespace conv1x1

@@ -1,0 +1,75 @@
+#include "conv_calls.h"
+
+#include "../core/plan.h"
+#include "../gemm/backend_registry.h"
+#include "addon_state.h"
+#include "call_buffers.h"
+#include "conv_job.h"
+#include "js_args.h"
+#include "js_errors.h"
+
+namespace conv1x1 {
+namespace binding {
+namespace {
+
+struct FunctionalCall {
+  ConvPlan plan;
+  FloatView weight, bias;
+  CallBuffers buffers;
+};
+
+FunctionalCall read_functional_call(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsObject()) {
+    throw_type_error(env, "ERR_INVALID_ARG_TYPE", "conv expects (params, input, weight, bias, out)");
+  }
+  ConvParams params;
+  Napi::Object object = info[0].As<Napi::Object>();
+  read_layer_params(object, &params);
+  read_input_dims(object, &params);
+  FunctionalCall call;
+  call.plan = make_plan(params);
+  call.weight = read_float32_array(info[2], "weight");
+  require_length(call.weight, call.plan.weight_elements, "weight");
+  call.bias = read_optional_float32_array(info[3], "bias");
+  if (call.bias.data || !(info[3].IsNull() || info[3].IsUndefined())) {
+    require_length(call.bias, params.out_channels, "bias");
+  }
+  call.buffers = read_call_buffers(info, 1, 4, call.plan, call.weight, call.bias);
+  return call;
+}
+
+}  // namespace
+
+Napi::Value conv_sync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    FunctionalCall call = read_functional_call(info);
+    Napi::Float32Array output = output_array(env, call.buffers, call.plan);
+    run_on_active_backend(call.plan, call.buffers.input.data, call.weight.data, false,
+                          call.bias.data, output.Data());
+    return output;
+  });
+}
+
+Napi::Value conv_async(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    FunctionalCall call = read_functional_call(info);
+    BackendRegistry::instance().active();  // a backend that failed to load rejects now, not later
+    // Snapshot what the call reads: the caller may detach or reuse its arrays while it runs.
+    std::vector<float> input(call.buffers.input.data,
+                             call.buffers.input.data + call.buffers.input.length);
+    auto weights = prepare_weights(call.plan, call.weight.data, call.bias.data);
+    const bool callers_out = !call.buffers.out_array.IsEmpty();
+    Napi::Float32Array output = output_array(env, call.buffers, call.plan);
+    auto* worker = new ConvWorker(env, &addon_state(env).scheduler, call.plan, std::move(input),
+                                  std::move(weights), output, callers_out);
+    Napi::Promise promise = worker->promise();
+    addon_state(env).scheduler.submit(worker);
+    return promise;
+  });
+}
+
+}  // namespace binding
+}  // namespace conv1x1

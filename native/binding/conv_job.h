@@ -1,0 +1,29 @@
+#pragma once
+// One convolution call as the binding hands it to the core: a plan and the memory it runs over.
+// Async calls own (or share) every buffer they touch, so nothing JS does meanwhile (detaching,
+// transferring, collecting an array) can reach the memory a worker thread is using.
+#include <memory>
+#include <vector>
+
+#include "../core/conv1x1.h"
+#include "../core/plan.h"
+
+namespace conv1x1 {
+namespace binding {
+
+// Weights prepared once: a layer keeps them for its lifetime and shares them with its in-flight calls.
+struct PreparedWeights {
+  std::vector<float> weight;  // [Cout][Cin/g], or W_gᵀ per group when pretransposed
+  bool pretransposed = false;
+  std::vector<float> bias;    // empty: no bias
+};
+
+std::shared_ptr<const PreparedWeights> prepare_weights(const ConvPlan& plan, const float* weight,
+                                                      const float* bias);
+
+// Runs plan over the given pointers on the active backend, holding a compute slot for the duration.
+void run_on_active_backend(const ConvPlan& plan, const float* input, const float* weight,
+                           bool weight_pretransposed, const float* bias, float* output);
+
+}  // namespace binding
+}  // namespace conv1x1

@@ -1,0 +1,34 @@
+#pragma once
+// Reading JS arguments into plain structs, with the checks memory safety depends on (kind, length,
+// detached, shared, overlap, integer sizes). Friendly validation of everything else is the facade's.
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+
+#include "../core/conv_params.h"
+
+namespace conv1x1 {
+namespace binding {
+
+struct FloatView {
+  float* data = nullptr;
+  int64_t length = 0;
+};
+
+// A Float32Array over an ordinary, attached ArrayBuffer; anything else throws a TypeError naming `what`.
+FloatView read_float32_array(const Napi::Value& value, const char* what);
+// Like read_float32_array but null/undefined give an empty view.
+FloatView read_optional_float32_array(const Napi::Value& value, const char* what);
+void require_length(const FloatView& view, int64_t expected, const char* what);
+// Throws when two views share any byte.
+void require_disjoint(Napi::Env env, const FloatView& out, const FloatView& other, const char* what);
+
+// The layer-level parameters (everything but batch and spatial sizes) from a plain object.
+void read_layer_params(const Napi::Object& object, ConvParams* params);
+// batch, height, width from a plain object.
+void read_input_dims(const Napi::Object& object, ConvParams* params);
+int64_t read_size(const Napi::Object& object, const char* key, int64_t minimum);
+
+}  // namespace binding
+}  // namespace conv1x1

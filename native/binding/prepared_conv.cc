@@ -1,0 +1,79 @@
+#include "prepared_conv.h"
+
+#include "../gemm/backend_registry.h"
+#include "addon_state.h"
+#include "call_buffers.h"
+#include "conv_worker.h"
+#include "js_args.h"
+#include "js_errors.h"
+
+namespace conv1x1 {
+namespace binding {
+
+Napi::Function PreparedConv::define(Napi::Env env) {
+  return DefineClass(env, "PreparedConv",
+                     {InstanceMethod<&PreparedConv::run>("run"),
+                      InstanceMethod<&PreparedConv::run_async>("runAsync")});
+}
+
+PreparedConv::PreparedConv(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PreparedConv>(info) {
+  Napi::Env env = info.Env();
+  guard(env, [&] {
+    if (info.Length() < 3 || !info[0].IsObject()) {
+      throw_type_error(env, "ERR_INVALID_ARG_TYPE", "PreparedConv expects (params, weight, bias)");
+    }
+    read_layer_params(info[0].As<Napi::Object>(), &layer_params_);
+    // A plan with one 1×1 image validates the layer's own parameters and sizes the weights.
+    ConvParams probe = layer_params_;
+    probe.batch = probe.height = probe.width = 1;
+    ConvPlan plan = make_plan(probe);
+    FloatView weight = read_float32_array(info[1], "weight");
+    require_length(weight, plan.weight_elements, "weight");
+    FloatView bias = read_optional_float32_array(info[2], "bias");
+    if (!(info[2].IsNull() || info[2].IsUndefined())) {
+      require_length(bias, layer_params_.out_channels, "bias");
+    }
+    weights_ = prepare_weights(plan, weight.data, bias.data);
+  });
+}
+
+ConvPlan PreparedConv::plan_for(const Napi::CallbackInfo& info) const {
+  if (info.Length() < 3 || !info[0].IsObject()) {
+    throw_type_error(info.Env(), "ERR_INVALID_ARG_TYPE", "run expects (dims, input, out)");
+  }
+  ConvParams params = layer_params_;
+  read_input_dims(info[0].As<Napi::Object>(), &params);
+  return make_plan(params);
+}
+
+Napi::Value PreparedConv::run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    ConvPlan plan = plan_for(info);
+    CallBuffers buffers = read_call_buffers(info, 1, 2, plan, FloatView{}, FloatView{});
+    Napi::Float32Array output = output_array(env, buffers, plan);
+    run_on_active_backend(plan, buffers.input.data, weights_->weight.data(), weights_->pretransposed,
+                          weights_->bias.empty() ? nullptr : weights_->bias.data(), output.Data());
+    return output;
+  });
+}
+
+Napi::Value PreparedConv::run_async(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    ConvPlan plan = plan_for(info);
+    CallBuffers buffers = read_call_buffers(info, 1, 2, plan, FloatView{}, FloatView{});
+    BackendRegistry::instance().active();  // a backend that failed to load rejects now
+    std::vector<float> input(buffers.input.data, buffers.input.data + buffers.input.length);
+    const bool callers_out = !buffers.out_array.IsEmpty();
+    Napi::Float32Array output = output_array(env, buffers, plan);
+    auto* worker = new ConvWorker(env, &addon_state(env).scheduler, plan, std::move(input),
+                                  weights_, output, callers_out);
+    Napi::Promise promise = worker->promise();
+    addon_state(env).scheduler.submit(worker);
+    return promise;
+  });
+}
+
+}  // namespace binding
+}  // namespace conv1x1

@@ -1,0 +1,32 @@
+#pragma once
+// The native half of the Conv1x1 layer: weights validated, copied and laid out once at construction,
+// then run on any number of inputs.
+//   new PreparedConv(layerParams, weight, bias | null)
+//   run(dims, input, out | null) -> Float32Array;  runAsync(dims, input, out | null) -> Promise
+// dims: { batch, height, width }.
+#include <napi.h>
+
+#include <memory>
+
+#include "../core/conv_params.h"
+#include "conv_job.h"
+
+namespace conv1x1 {
+namespace binding {
+
+class PreparedConv : public Napi::ObjectWrap<PreparedConv> {
+ public:
+  static Napi::Function define(Napi::Env env);
+  explicit PreparedConv(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value run(const Napi::CallbackInfo& info);
+  Napi::Value run_async(const Napi::CallbackInfo& info);
+  ConvPlan plan_for(const Napi::CallbackInfo& info) const;
+
+  ConvParams layer_params_;
+  std::shared_ptr<const PreparedWeights> weights_;
+};
+
+}  // namespace binding
+}  // namespace conv1x1

@@ -1,0 +1,141 @@
+#include "backend_registry.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "../core/error.h"
+#include "../platform/compute_slots.h"
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
+namespace conv1x1 {
+namespace {
+
+// Where each platform's optimized CBLAS usually lives, best first. A bare libblas is accepted only
+// when it identifies itself as an optimized build (it may be the slow reference implementation).
+std::vector<std::string> candidate_libraries() {
+#if defined(__APPLE__)
+  return {"/System/Library/Frameworks/Accelerate.framework/Accelerate"};
+#elif defined(_WIN32)
+  return {"openblas.dll", "libopenblas.dll"};
+#else
+  return {"libopenblas.so.0", "libopenblas.so", "libflexiblas.so.3", "libmkl_rt.so.2",
+          "libmkl_rt.so", "libblis.so.4", "libblas.so.3", "libcblas.so.3"};
+#endif
+}
+
+std::atomic<const GemmBackend*>& active_pointer() {
+  static std::atomic<const GemmBackend*> pointer{nullptr};
+  return pointer;
+}
+
+int threads_from_environment(int cores) {
+  const char* text = std::getenv("CONV1X1_THREADS");
+  if (!text || !*text) return cores;
+  char* end = nullptr;
+  long value = std::strtol(text, &end, 10);
+  if (*end != '\0' || value < 1) return cores;  // documented: an invalid value is ignored
+  return value > 1024 ? 1024 : static_cast<int>(value);
+}
+
+}  // namespace
+
+int available_cores() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    int count = CPU_COUNT(&set);
+    if (count > 0) return count;
+  }
+#endif
+  unsigned count = std::thread::hardware_concurrency();
+  return count > 0 ? static_cast<int>(count) : 1;
+}
+
+BackendRegistry& BackendRegistry::instance() {
+  // Never destroyed: BLAS libraries and their thread pools must outlive every Node environment.
+  static BackendRegistry* registry = new BackendRegistry();
+  return *registry;
+}
+
+BackendRegistry::BackendRegistry()
+    : builtin_(new BuiltinBackend(detect_simd_level())), cores_(available_cores()) {
+  choose_blas();
+  active_pointer() = blas_ ? static_cast<const GemmBackend*>(blas_.get()) : builtin_.get();
+  set_threads(threads_from_environment(cores_));
+}
+
+void BackendRegistry::choose_blas() {
+  const char* requested = std::getenv("CONV1X1_BLAS");
+  std::string error;
+  if (requested && *requested) {
+    std::string name = requested;
+    if (name == "none" || name == "builtin") {
+      blas_note_ = "CONV1X1_BLAS=" + name;
+      return;
+    }
+    blas_ = BlasBackend::load(name, &error);
+    if (!blas_) load_error_ = "CONV1X1_BLAS=" + name + " could not be used: " + error;
+  } else {
+    for (const std::string& candidate : candidate_libraries()) {
+      std::string candidate_error;
+      std::unique_ptr<BlasBackend> blas = BlasBackend::load(candidate, &candidate_error);
+      if (blas && blas->identified()) {
+        blas_ = std::move(blas);
+        break;
+      }
+      if (error.empty() && !candidate_error.empty()) error = candidate_error;
+    }
+    if (!blas_) blas_note_ = "no optimized CBLAS library found (first error: " + error + ")";
+  }
+  if (blas_) blas_->set_fallback(builtin_.get());
+}
+
+const GemmBackend& BackendRegistry::active() const {
+  if (!load_error_.empty()) throw Error(ErrorCode::BackendLoad, load_error_);
+  return *active_pointer().load();
+}
+
+bool BackendRegistry::select(const std::string& kind) {
+  if (!load_error_.empty()) throw Error(ErrorCode::BackendLoad, load_error_);
+  if (kind == "builtin") {
+    active_pointer() = builtin_.get();
+    return true;
+  }
+  if (kind == "blas" && blas_) {
+    active_pointer() = blas_.get();
+    return true;
+  }
+  return false;
+}
+
+void BackendRegistry::set_threads(int threads) {
+  ComputeSlots::instance().reconfigure(threads, cores_);
+  if (blas_) blas_->set_threads(ComputeSlots::instance().threads_per_call());
+}
+
+int BackendRegistry::threads() const { return ComputeSlots::instance().threads_per_call(); }
+
+BackendInfo BackendRegistry::info() const {
+  const GemmBackend& backend = active();
+  BackendInfo info;
+  info.name = backend.name();
+  info.simd = simd_level_name(builtin_->simd_level());
+  info.threads = threads();
+  info.max_concurrent_calls = ComputeSlots::instance().slots();
+  info.cores = cores_;
+  if (&backend == blas_.get()) {
+    info.path = blas_->path();
+    info.version = blas_->version();
+  } else {
+    info.blas_note = blas_ ? "BLAS available but builtin selected" : blas_note_;
+  }
+  if (blas_) info.available.push_back("blas");
+  info.available.push_back("builtin");
+  return info;
+}
+
+}  // namespace conv1x1

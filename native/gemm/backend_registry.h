@@ -1,0 +1,57 @@
+#pragma once
+// The one dispatch point: which GEMM backend runs the convolutions of this process. Chosen once, on
+// first use, from CONV1X1_BLAS and the libraries the machine has; observable through info().
+//   CONV1X1_BLAS unset      try the platform's usual CBLAS libraries, else the builtin kernel
+//   CONV1X1_BLAS=none       the builtin kernel
+//   CONV1X1_BLAS=/path/lib  that library, or an error (never a silent fallback)
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "blas_backend.h"
+#include "builtin_backend.h"
+
+namespace conv1x1 {
+
+struct BackendInfo {
+  std::string name;     // "openblas", "mkl", "blis", "flexiblas", "accelerate", "blas" or "builtin"
+  std::string path;     // the library file, empty for builtin
+  std::string version;  // what the library reports about itself
+  std::string simd;     // best vector ISA of this CPU (what the builtin kernel uses)
+  std::string blas_note;  // why no BLAS is in use, when none is
+  int threads = 1;        // threads one call may use
+  int max_concurrent_calls = 1;
+  int cores = 1;
+  std::vector<std::string> available;  // backends this process can run: "blas" and/or "builtin"
+};
+
+class BackendRegistry {
+ public:
+  static BackendRegistry& instance();
+
+  // The backend convolutions run on; throws Error(BackendLoad) when CONV1X1_BLAS named a library
+  // that could not be used.
+  const GemmBackend& active() const;
+  BackendInfo info() const;
+  // Threads per call; the number of concurrent calls becomes cores / threads. Waits for running calls.
+  void set_threads(int threads);
+  int threads() const;
+  // Switches between "blas" and "builtin" (for tests that run every case on every backend).
+  // Returns false when that backend is not available in this process.
+  bool select(const std::string& kind);
+
+ private:
+  BackendRegistry();
+  void choose_blas();
+
+  std::unique_ptr<BuiltinBackend> builtin_;
+  std::unique_ptr<BlasBackend> blas_;
+  const GemmBackend* active_ = nullptr;
+  std::string load_error_;  // set when an explicitly named library failed
+  std::string blas_note_;
+  int cores_ = 1;
+};
+
+int available_cores();
+
+}  // namespace conv1x1

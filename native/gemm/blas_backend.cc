@@ -1,0 +1,104 @@
+#include "blas_backend.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace conv1x1 {
+namespace {
+
+constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+
+template <typename Fn>
+Fn lookup(const DynamicLibrary& library, const char* name) {
+  return reinterpret_cast<Fn>(library.symbol(name));
+}
+
+}  // namespace
+
+BlasBackend::BlasBackend(CblasSgemm sgemm, const GemmBackend* fallback, int64_t int_limit)
+    : sgemm_(sgemm), fallback_(fallback), int_limit_(int_limit), name_("blas") {}
+
+std::unique_ptr<BlasBackend> BlasBackend::load(const std::string& library, std::string* error) {
+  std::unique_ptr<BlasBackend> blas(new BlasBackend());
+  if (!blas->library_.open(library, error)) return nullptr;
+  blas->path_ = blas->library_.resolved_path();
+  blas->sgemm_ = lookup<CblasSgemm>(blas->library_, "cblas_sgemm");
+  if (!blas->sgemm_) {
+    *error = blas->path_ + " has no cblas_sgemm symbol: it is not a CBLAS library";
+    return nullptr;
+  }
+  using ConfigFn = const char* (*)();
+  if (auto config = lookup<ConfigFn>(blas->library_, "openblas_get_config")) {
+    const char* text = config();
+    blas->version_ = text ? text : "";
+    // An ILP64 build exports the same cblas_sgemm name with 64-bit ints: calling it with ints would
+    // read garbage sizes.
+    if (blas->version_.find("USE64BITINT") != std::string::npos) {
+      *error = blas->path_ + " is a 64-bit-integer (ILP64) OpenBLAS build (" + blas->version_ +
+               "); conv1x1 needs the 32-bit-integer (LP64) interface";
+      return nullptr;
+    }
+    blas->name_ = "openblas";
+    blas->identified_ = true;
+    blas->set_threads_ = lookup<void (*)(int)>(blas->library_, "openblas_set_num_threads");
+    blas->get_threads_ = lookup<int (*)()>(blas->library_, "openblas_get_num_threads");
+  } else if (lookup<void*>(blas->library_, "MKL_Get_Version_String")) {
+    blas->name_ = "mkl";
+    blas->identified_ = true;
+    blas->set_threads_ = lookup<void (*)(int)>(blas->library_, "MKL_Set_Num_Threads");
+    blas->get_threads_ = lookup<int (*)()>(blas->library_, "MKL_Get_Max_Threads");
+  } else if (lookup<void*>(blas->library_, "flexiblas_get_version")) {
+    blas->name_ = "flexiblas";
+    blas->identified_ = true;
+    blas->set_threads_ = lookup<void (*)(int)>(blas->library_, "flexiblas_set_num_threads");
+    blas->get_threads_ = lookup<int (*)()>(blas->library_, "flexiblas_get_num_threads");
+  } else if (auto blis_version = lookup<const char* (*)()>(blas->library_, "bli_info_get_version_str")) {
+    blas->name_ = "blis";
+    blas->identified_ = true;
+    const char* text = blis_version();
+    blas->version_ = text ? text : "";
+  } else if (library.find("Accelerate") != std::string::npos) {
+    blas->name_ = "accelerate";
+    blas->identified_ = true;
+  }
+  return blas;
+}
+
+void BlasBackend::set_threads(int threads) const {
+  if (set_threads_) set_threads_(threads);
+}
+
+int BlasBackend::threads() const { return get_threads_ ? get_threads_() : 0; }
+
+void BlasBackend::sgemm(const GemmArgs& g, int threads) const {
+  (void)threads;  // the library's own thread count applies (set_threads)
+  if (g.m <= 0 || g.n <= 0 || g.k <= 0) return;
+  if (g.lda > int_limit_ || g.ldb > int_limit_ || g.ldc > int_limit_) {
+    fallback_->sgemm(g, threads);
+    return;
+  }
+  // Split M and N into pieces whose sizes fit an int; split K into pieces accumulated with β = 1.
+  for (int64_t i = 0; i < g.m; i += int_limit_) {
+    for (int64_t j = 0; j < g.n; j += int_limit_) {
+      GemmArgs piece = g;
+      piece.m = std::min(int_limit_, g.m - i);
+      piece.n = std::min(int_limit_, g.n - j);
+      piece.a = g.a + i * g.lda;
+      piece.b = g.b_transposed ? g.b + j * g.ldb : g.b + j;
+      piece.c = g.c + i * g.ldc + j;
+      sgemm_in_range(piece);
+    }
+  }
+}
+
+void BlasBackend::sgemm_in_range(const GemmArgs& g) const {
+  for (int64_t p = 0; p < g.k; p += int_limit_) {
+    const int64_t k = std::min(int_limit_, g.k - p);
+    const float* b = g.b_transposed ? g.b + p : g.b + p * g.ldb;
+    sgemm_(kRowMajor, kNoTrans, g.b_transposed ? kTrans : kNoTrans, static_cast<int>(g.m),
+           static_cast<int>(g.n), static_cast<int>(k), 1.0f, g.a + p, static_cast<int>(g.lda), b,
+           static_cast<int>(g.ldb), p == 0 ? 0.0f : 1.0f, g.c, static_cast<int>(g.ldc));
+  }
+}
+
+}  // namespace conv1x1

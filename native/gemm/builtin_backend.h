@@ -1,0 +1,22 @@
+#pragma once
+// Our own GEMM: the cache-blocked kernel built for the best instruction set this CPU offers, split
+// across threads when the product is large enough to pay for them.
+#include "../platform/cpu_features.h"
+#include "gemm.h"
+
+namespace conv1x1 {
+
+class BuiltinBackend : public GemmBackend {
+ public:
+  explicit BuiltinBackend(SimdLevel level);
+  void sgemm(const GemmArgs& args, int threads) const override;
+  const char* name() const override { return "builtin"; }
+  SimdLevel simd_level() const { return level_; }
+
+ private:
+  using Kernel = void (*)(const GemmArgs&);
+  SimdLevel level_;
+  Kernel kernel_;
+};
+
+}  // namespace conv1x1
