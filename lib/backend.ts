@@ -1,0 +1,44 @@
+// Which GEMM backend runs the convolutions, and how many threads each call may use.
+import { callSync } from './async-call';
+import { native } from './binding';
+import { describe, ErrorCodes, rangeError, typeError } from './errors';
+
+export interface BackendInfo {
+  /** 'openblas', 'mkl', 'blis', 'flexiblas', 'accelerate', 'blas' (another CBLAS) or 'builtin'. */
+  name: string;
+  /** The BLAS library file in use; null for the builtin kernel. */
+  path: string | null;
+  /** What the library reports about itself (OpenBLAS: its build configuration). */
+  version: string | null;
+  /** Best vector instruction set this CPU offers ('avx512f', 'avx2+fma', 'sse2', 'neon', 'scalar'). */
+  simd: string;
+  /** Threads one call may use. */
+  threads: number;
+  /** Calls that may run at once, process-wide: floor(cores / threads), at least 1. */
+  maxConcurrentCalls: number;
+  cores: number;
+  /** Why no BLAS is in use, when none is. */
+  note: string | null;
+  /** Backends this process can run. */
+  available: string[];
+}
+
+/** Throws Conv1x1Error ERR_BLAS_LOAD when CONV1X1_BLAS names a library that could not be used. */
+export function backend(): BackendInfo {
+  return callSync(() => native.backendInfo());
+}
+
+/**
+ * Sets the threads one call may use (OpenBLAS's thread count on the BLAS path). Calls then run at
+ * most floor(cores / threads) at a time, so that calls × threads never exceeds the cores. Waits for
+ * running calls to finish before it changes anything.
+ */
+export function setThreads(threads: number): void {
+  if (typeof threads !== 'number') {
+    throw typeError(ErrorCodes.INVALID_ARG_TYPE, `threads must be an integer but received ${describe(threads)}`);
+  }
+  if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
+    throw rangeError(ErrorCodes.OUT_OF_RANGE, `threads must be an integer from 1 to 1024 but received ${describe(threads)}`);
+  }
+  callSync(() => native.setThreads(threads));
+}

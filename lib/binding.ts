@@ -1,0 +1,99 @@
+// The native module behind a typed interface, so that nothing else in lib/ touches `any`.
+// node-gyp-build loads build/Release when there is a local build, else the matching prebuild.
+import * as path from 'node:path';
+
+import nodeGypBuild from 'node-gyp-build';
+
+import { Conv1x1Error, ErrorCodes } from './errors';
+
+export type NativeActivation =
+  | 'none'
+  | 'relu'
+  | 'relu6'
+  | 'leaky_relu'
+  | 'sigmoid'
+  | 'tanh'
+  | 'silu'
+  | 'gelu'
+  | 'hardswish';
+
+/** Everything about a convolution except the input's batch and spatial sizes. */
+export interface NativeLayerParams {
+  inChannels: number;
+  outChannels: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  groups: number;
+  layout: 'nchw' | 'nhwc';
+  activation: NativeActivation;
+  negativeSlope: number;
+}
+
+export interface NativeInputDims {
+  batch: number;
+  height: number;
+  width: number;
+}
+
+export type NativeConvParams = NativeLayerParams & NativeInputDims;
+
+export interface NativeBackendInfo {
+  name: string;
+  path: string | null;
+  version: string | null;
+  simd: string;
+  threads: number;
+  maxConcurrentCalls: number;
+  cores: number;
+  note: string | null;
+  available: string[];
+}
+
+export interface NativePreparedConv {
+  run(dims: NativeInputDims, input: Float32Array, out: Float32Array | null): Float32Array;
+  runAsync(dims: NativeInputDims, input: Float32Array, out: Float32Array | null): Promise<Float32Array>;
+}
+
+export interface NativeBinding {
+  conv(
+    params: NativeConvParams,
+    input: Float32Array,
+    weight: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array | null,
+  ): Float32Array;
+  convAsync(
+    params: NativeConvParams,
+    input: Float32Array,
+    weight: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array | null,
+  ): Promise<Float32Array>;
+  PreparedConv: new (
+    params: NativeLayerParams,
+    weight: Float32Array,
+    bias: Float32Array | null,
+  ) => NativePreparedConv;
+  backendInfo(): NativeBackendInfo;
+  setThreads(threads: number): void;
+  selectBackend(kind: 'blas' | 'builtin'): boolean;
+  computeStats(reset?: boolean): { peakConcurrentCalls: number; slots: number; threadsPerCall: number };
+}
+
+function load(): NativeBinding {
+  const root = path.join(__dirname, '..');
+  try {
+    return nodeGypBuild(root) as NativeBinding;
+  } catch (cause) {
+    throw new Conv1x1Error(
+      `conv1x1: the native addon could not be loaded from ${root} (${(cause as Error).message}). ` +
+        'Run `npm rebuild conv1x1` with a C++ toolchain, or install on a platform with a prebuilt binary.',
+      ErrorCodes.NATIVE_LOAD,
+      { cause },
+    );
+  }
+}
+
+export const native: NativeBinding = load();

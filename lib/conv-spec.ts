@@ -1,0 +1,184 @@
+// What the functional op and the layer share: reading the convolution's options, weight, bias,
+// input and `out` into the plain parameters the native side executes.
+import type { NativeInputDims, NativeLayerParams } from './binding';
+import { ErrorCodes, rangeError, shapeError, typeError, Conv1x1Error, describe } from './errors';
+import { MAX_ELEMENTS, readTensor, type TensorLike } from './tensor';
+import {
+  ACTIVATIONS,
+  LAYOUTS,
+  readChoice,
+  readFiniteNumber,
+  readInteger,
+  readPair,
+  type Activation,
+  type Layout,
+} from './validate';
+
+export interface ConvSpec {
+  stride: [number, number];
+  padding: [number, number];
+  groups: number;
+  activation: Activation;
+  negativeSlope: number;
+  layout: Layout;
+}
+
+export function readConvSpec(options: Record<string, unknown>, name: string): ConvSpec {
+  return {
+    stride: readPair(options.stride, `${name}.stride`, 1, 1),
+    padding: readPair(options.padding, `${name}.padding`, 0, 0),
+    groups: readInteger(options.groups, `${name}.groups`, 1, 1),
+    activation: readChoice(options.activation, `${name}.activation`, ACTIVATIONS, 'none'),
+    negativeSlope: readFiniteNumber(options.negativeSlope, `${name}.negativeSlope`, 0.01),
+    layout: readChoice(options.layout, `${name}.layout`, LAYOUTS, 'nchw'),
+  };
+}
+
+export interface WeightInfo {
+  data: Float32Array;
+  outChannels: number;
+  inChannelsPerGroup: number;
+}
+
+/** [Cout, Cin/groups] or PyTorch's [Cout, Cin/groups, 1, 1]. */
+export function readWeight(value: unknown, name: string): WeightInfo {
+  const weight = readTensor(value, name, { ranks: [2, 4], layoutHint: '([Cout, Cin/groups] or [Cout, Cin/groups, 1, 1])' });
+  const [outChannels, inChannelsPerGroup, kh, kw] = weight.shape;
+  if (weight.shape.length === 4 && (kh !== 1 || kw !== 1)) {
+    throw shapeError(`${name}.shape is [${weight.shape.join(', ')}]: the kernel is ${kh}×${kw} but must be 1×1`);
+  }
+  return { data: weight.data, outChannels, inChannelsPerGroup };
+}
+
+export function checkGroups(spec: ConvSpec, inChannels: number, outChannels: number, name: string): void {
+  if (inChannels % spec.groups !== 0 || outChannels % spec.groups !== 0) {
+    throw shapeError(
+      `${name}.groups is ${spec.groups} but must divide both the input channels (${inChannels}) ` +
+        `and the output channels (${outChannels})`,
+    );
+  }
+}
+
+/** A Float32Array or a tensor of shape [Cout]; null or undefined for none. */
+export function readBias(value: unknown, outChannels: number, name: string): Float32Array | null {
+  if (value === undefined || value === null) return null;
+  let data: Float32Array;
+  if (value instanceof Float32Array) {
+    data = readTensor({ data: value, shape: [value.length] }, name).data;
+  } else if (ArrayBuffer.isView(value) || typeof value !== 'object') {
+    throw typeError(
+      ErrorCodes.INVALID_ARG_TYPE,
+      `${name} must be a Float32Array or a tensor of shape [${outChannels}] but received ${describe(value)}`,
+    );
+  } else {
+    data = readTensor(value, name, { ranks: [1], layoutHint: '([Cout])' }).data;
+  }
+  if (data.length !== outChannels) {
+    throw shapeError(`${name} has ${data.length} elements but the convolution has ${outChannels} output channels`);
+  }
+  return data;
+}
+
+export interface InputInfo {
+  data: Float32Array;
+  dims: NativeInputDims;
+  outputShape: number[];
+}
+
+export function outputExtent(extent: number, pad: number, stride: number): number {
+  const padded = extent + 2 * pad;
+  return padded === 0 ? 0 : Math.floor((padded - 1) / stride) + 1;
+}
+
+/** Batch and spatial sizes of an input shape and the output shape, with the channels checked. */
+export function planInput(
+  shape: readonly number[],
+  spec: ConvSpec,
+  inChannels: number,
+  outChannels: number,
+  name: string,
+  expectation: string,
+): { dims: NativeInputDims; outputShape: number[] } {
+  const nchw = spec.layout === 'nchw';
+  const [batch, d1, d2, d3] = shape;
+  const [channels, height, width] = nchw ? [d1, d2, d3] : [d3, d1, d2];
+  const channelAxis = nchw ? 1 : 3;
+  if (channels !== inChannels) {
+    throw shapeError(`${name}.shape[${channelAxis}] is ${channels} but ${expectation} ${inChannels} input channels`);
+  }
+  const outHeight = outputExtent(height, spec.padding[0], spec.stride[0]);
+  const outWidth = outputExtent(width, spec.padding[1], spec.stride[1]);
+  const outputShape = nchw ? [batch, outChannels, outHeight, outWidth] : [batch, outHeight, outWidth, outChannels];
+  const outputElements = batch * outChannels * outHeight * outWidth;
+  if (outputElements > MAX_ELEMENTS) {
+    throw rangeError(
+      ErrorCodes.TOO_LARGE,
+      `the output [${outputShape.join(', ')}] would have ${outputElements} elements; ` +
+        `a Float32Array holds at most ${MAX_ELEMENTS}`,
+    );
+  }
+  return { dims: { batch, height, width }, outputShape };
+}
+
+export function inputLayoutHint(spec: ConvSpec): string {
+  return spec.layout === 'nchw' ? '[N, C, H, W]' : '[N, H, W, C]';
+}
+
+/** The input tensor, its channel count checked against what the weight expects. */
+export function readInput(
+  value: unknown,
+  spec: ConvSpec,
+  inChannels: number,
+  outChannels: number,
+  name: string,
+  expectation: string,
+): InputInfo {
+  const input = readTensor(value, name, { ranks: [4], layoutHint: inputLayoutHint(spec) });
+  return { data: input.data, ...planInput(input.shape, spec, inChannels, outChannels, name, expectation) };
+}
+
+function overlaps(a: Float32Array, b: Float32Array | null): boolean {
+  if (!b || a.buffer !== b.buffer || a.length === 0 || b.length === 0) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/** The caller's `out`: exactly the output shape, a plain buffer, and no memory shared with the operands. */
+export function readOut(
+  value: unknown,
+  outputShape: readonly number[],
+  name: string,
+  operands: { input: Float32Array; weight: Float32Array | null; bias: Float32Array | null },
+): Float32Array | null {
+  if (value === undefined || value === null) return null;
+  const out = readTensor(value, name, { rejectVolatile: true });
+  const shape = out.shape;
+  if (shape.length !== outputShape.length || shape.some((dim, i) => dim !== outputShape[i])) {
+    throw shapeError(`${name}.shape is [${shape.join(', ')}] but the output shape is [${outputShape.join(', ')}]`);
+  }
+  for (const [operand, data] of Object.entries(operands)) {
+    if (overlaps(out.data, data)) {
+      throw new Conv1x1Error(
+        `${name}.data shares memory with the ${operand}; the output must be a separate buffer`,
+        ErrorCodes.OVERLAP,
+      );
+    }
+  }
+  return out.data;
+}
+
+export function nativeLayerParams(spec: ConvSpec, inChannels: number, outChannels: number): NativeLayerParams {
+  return {
+    inChannels,
+    outChannels,
+    strideH: spec.stride[0],
+    strideW: spec.stride[1],
+    padH: spec.padding[0],
+    padW: spec.padding[1],
+    groups: spec.groups,
+    layout: spec.layout,
+    activation: spec.activation,
+    negativeSlope: spec.negativeSlope,
+  };
+}
+
+export type { TensorLike };

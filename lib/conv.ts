@@ -1,0 +1,86 @@
+// The functional op: torch.nn.functional.conv2d with a 1×1 kernel.
+import { callAsync, callSync } from './async-call';
+import { native, type NativeConvParams } from './binding';
+import {
+  checkGroups,
+  nativeLayerParams,
+  readBias,
+  readConvSpec,
+  readInput,
+  readOut,
+  readWeight,
+} from './conv-spec';
+import { Tensor, type TensorLike } from './tensor';
+import { checkOptionNames, readOptionsObject, type Activation, type Layout } from './validate';
+
+export interface Conv1x1Options {
+  /** Float32Array or tensor of shape [Cout]. */
+  bias?: Float32Array | TensorLike | null;
+  /** A number or [h, w]; default 1. */
+  stride?: number | readonly [number, number];
+  /** Zero padding, a number or [h, w]; default 0. Border outputs are act(bias). */
+  padding?: number | readonly [number, number];
+  /** Default 1; must divide Cin and Cout. */
+  groups?: number;
+  /** Default 'none'. */
+  activation?: Activation;
+  /** Slope of leaky_relu for x < 0; default 0.01. */
+  negativeSlope?: number;
+  /** 'nchw' (default): input [N, C, H, W]; 'nhwc': input [N, H, W, C]. */
+  layout?: Layout;
+  /** Where to write the result; must have exactly the output shape. */
+  out?: TensorLike | null;
+}
+
+const OPTION_NAMES = ['bias', 'stride', 'padding', 'groups', 'activation', 'negativeSlope', 'layout', 'out'];
+
+interface PreparedCall {
+  params: NativeConvParams;
+  input: Float32Array;
+  weight: Float32Array;
+  bias: Float32Array | null;
+  out: Float32Array | null;
+  outputShape: number[];
+}
+
+function prepareCall(input: unknown, weight: unknown, options: unknown): PreparedCall {
+  const opts = readOptionsObject(options, 'options');
+  checkOptionNames(opts, OPTION_NAMES, 'options');
+  const spec = readConvSpec(opts, 'options');
+  const w = readWeight(weight, 'weight');
+  const inChannels = w.inChannelsPerGroup * spec.groups;
+  checkGroups(spec, inChannels, w.outChannels, 'options');
+  const x = readInput(input, spec, inChannels, w.outChannels, 'input',
+    `weight [${w.outChannels}, ${w.inChannelsPerGroup}] × groups ${spec.groups} expects`);
+  const bias = readBias(opts.bias, w.outChannels, 'options.bias');
+  const out = readOut(opts.out, x.outputShape, 'options.out', { input: x.data, weight: w.data, bias });
+  return {
+    params: { ...nativeLayerParams(spec, inChannels, w.outChannels), ...x.dims },
+    input: x.data,
+    weight: w.data,
+    bias,
+    out,
+    outputShape: x.outputShape,
+  };
+}
+
+/** Runs synchronously on the calling thread (use conv1x1Async to keep the event loop free). */
+export function conv1x1(input: TensorLike, weight: TensorLike, options?: Conv1x1Options): Tensor {
+  return callSync(() => {
+    const call = prepareCall(input, weight, options);
+    const data = native.conv(call.params, call.input, call.weight, call.bias, call.out);
+    return Tensor.fromTrusted(data, call.outputShape);
+  });
+}
+
+/**
+ * Runs on a worker thread; the event loop stays free. The input, weight and bias are snapshotted when
+ * the call is made, so changing or transferring them afterwards does not affect the result.
+ */
+export function conv1x1Async(input: TensorLike, weight: TensorLike, options?: Conv1x1Options): Promise<Tensor> {
+  return callAsync(async () => {
+    const call = prepareCall(input, weight, options);
+    const data = await native.convAsync(call.params, call.input, call.weight, call.bias, call.out);
+    return Tensor.fromTrusted(data, call.outputShape);
+  });
+}

@@ -1,0 +1,126 @@
+// The Conv1x1 layer: validates and prepares its weights once (copied into native memory, laid out
+// for the GEMM), then forward() only checks the input and runs.
+import { callAsync, callSync } from '../async-call';
+import { native, type NativePreparedConv } from '../binding';
+import {
+  checkGroups,
+  nativeLayerParams,
+  readBias,
+  readConvSpec,
+  inputLayoutHint,
+  planInput,
+  readInput,
+  readOut,
+  readWeight,
+  type ConvSpec,
+} from '../conv-spec';
+import { shapeError } from '../errors';
+import { elementCount, Tensor, type TensorLike } from '../tensor';
+import { checkOptionNames, readInteger, readOptionsObject, type Activation, type Layout } from '../validate';
+
+export interface Conv1x1LayerOptions {
+  inChannels: number;
+  outChannels: number;
+  /** [outChannels, inChannels/groups] or [outChannels, inChannels/groups, 1, 1]. */
+  weight: TensorLike;
+  bias?: Float32Array | TensorLike | null;
+  stride?: number | readonly [number, number];
+  padding?: number | readonly [number, number];
+  groups?: number;
+  activation?: Activation;
+  negativeSlope?: number;
+  layout?: Layout;
+}
+
+const LAYER_EXPECTS = 'the Conv1x1 layer expects';
+
+const OPTION_NAMES = [
+  'inChannels',
+  'outChannels',
+  'weight',
+  'bias',
+  'stride',
+  'padding',
+  'groups',
+  'activation',
+  'negativeSlope',
+  'layout',
+];
+
+export class Conv1x1 {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+  readonly groups: number;
+  readonly activation: Activation;
+  readonly negativeSlope: number;
+  readonly layout: Layout;
+  readonly #spec: ConvSpec;
+  readonly #prepared: NativePreparedConv;
+
+  constructor(options: Conv1x1LayerOptions) {
+    const opts = readOptionsObject(options, 'Conv1x1 options');
+    checkOptionNames(opts, OPTION_NAMES, 'Conv1x1 options');
+    const inChannels = readInteger(opts.inChannels, 'Conv1x1 options.inChannels', 0);
+    const outChannels = readInteger(opts.outChannels, 'Conv1x1 options.outChannels', 0);
+    const spec = readConvSpec(opts, 'Conv1x1 options');
+    checkGroups(spec, inChannels, outChannels, 'Conv1x1 options');
+    const weight = readWeight(opts.weight, 'Conv1x1 options.weight');
+    const inPerGroup = inChannels / spec.groups;
+    if (weight.outChannels !== outChannels || weight.inChannelsPerGroup !== inPerGroup) {
+      throw shapeError(
+        `Conv1x1 options.weight has shape [${weight.outChannels}, ${weight.inChannelsPerGroup}, …] but ` +
+          `outChannels ${outChannels} and inChannels ${inChannels} / groups ${spec.groups} need ` +
+          `[${outChannels}, ${inPerGroup}]`,
+      );
+    }
+    const bias = readBias(opts.bias, outChannels, 'Conv1x1 options.bias');
+    this.#prepared = callSync(
+      () => new native.PreparedConv(nativeLayerParams(spec, inChannels, outChannels), weight.data, bias),
+    );
+    this.#spec = spec;
+    this.inChannels = inChannels;
+    this.outChannels = outChannels;
+    this.stride = Object.freeze([...spec.stride]) as unknown as readonly [number, number];
+    this.padding = Object.freeze([...spec.padding]) as unknown as readonly [number, number];
+    this.groups = spec.groups;
+    this.activation = spec.activation;
+    this.negativeSlope = spec.negativeSlope;
+    this.layout = spec.layout;
+  }
+
+  #prepare(input: unknown, out: unknown) {
+    const x = readInput(input, this.#spec, this.inChannels, this.outChannels, 'input', LAYER_EXPECTS);
+    const outData = readOut(out, x.outputShape, 'out', { input: x.data, weight: null, bias: null });
+    return { x, outData };
+  }
+
+  /** Shape of forward(input)'s result for an input of this shape. */
+  outputShape(inputShape: readonly number[]): number[] {
+    return callSync(() => {
+      if (!Array.isArray(inputShape) || inputShape.length !== 4) {
+        throw shapeError(`inputShape must have 4 dimensions ${inputLayoutHint(this.#spec)}`);
+      }
+      elementCount(inputShape, 'inputShape');
+      return planInput(inputShape, this.#spec, this.inChannels, this.outChannels, 'inputShape', LAYER_EXPECTS)
+        .outputShape;
+    });
+  }
+
+  /** Runs synchronously on the calling thread. */
+  forward(input: TensorLike, out?: TensorLike | null): Tensor {
+    return callSync(() => {
+      const { x, outData } = this.#prepare(input, out);
+      return Tensor.fromTrusted(this.#prepared.run(x.dims, x.data, outData), x.outputShape);
+    });
+  }
+
+  /** Runs on a worker thread; the input is snapshotted when the call is made. */
+  forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
+    return callAsync(async () => {
+      const { x, outData } = this.#prepare(input, out);
+      return Tensor.fromTrusted(await this.#prepared.runAsync(x.dims, x.data, outData), x.outputShape);
+    });
+  }
+}

@@ -1,0 +1,4 @@
+declare module 'node-gyp-build' {
+  function nodeGypBuild(directory: string): unknown;
+  export = nodeGypBuild;
+}
