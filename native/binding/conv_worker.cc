@@ -42,10 +42,33 @@ void ConvWorker::Execute() {
   }
 }
 
+// Completion runs on the JS thread, but also while a worker_thread's environment is being torn down
+// (Node drains finished work before its cleanup hooks). Then every N-API call fails and nobody is
+// left to receive the result, so the failure is dropped instead of escaping as a C++ exception.
 void ConvWorker::OnOK() {
+  try {
+    scheduler_->finished();
+    settle_ok();
+  } catch (const Napi::Error&) {
+  }
+}
+
+void ConvWorker::OnError(const Napi::Error& error) {
+  try {
+    scheduler_->finished();
+    Napi::Env env = Env();
+    if (core_error_) {
+      deferred_.Reject(make_js_error(env, Error(error_code_, error.Message())).Value());
+    } else {
+      deferred_.Reject(error.Value());
+    }
+  } catch (const Napi::Error&) {
+  }
+}
+
+void ConvWorker::settle_ok() {
   Napi::Env env = Env();
   Napi::Float32Array output = output_ref_.Value();
-  scheduler_->finished();
   if (output_is_callers_) {
     // The caller's array may have been detached, transferred or resized while we ran.
     if (output.ArrayBuffer().IsDetached() ||
@@ -61,16 +84,6 @@ void ConvWorker::OnOK() {
     }
   }
   deferred_.Resolve(output);
-}
-
-void ConvWorker::OnError(const Napi::Error& error) {
-  Napi::Env env = Env();
-  scheduler_->finished();
-  if (core_error_) {
-    deferred_.Reject(make_js_error(env, Error(error_code_, error.Message())).Value());
-  } else {
-    deferred_.Reject(error.Value());
-  }
 }
 
 AsyncScheduler::~AsyncScheduler() {
@@ -91,9 +104,13 @@ void AsyncScheduler::finished() {
 void AsyncScheduler::pump() {
   while (!waiting_.empty() && running_ < ComputeSlots::instance().slots()) {
     ConvWorker* worker = waiting_.front();
+    try {
+      worker->Queue();
+    } catch (const Napi::Error&) {
+      return;  // the environment is shutting down; the destructor frees what still waits
+    }
     waiting_.pop_front();
     ++running_;
-    worker->Queue();
   }
 }
 

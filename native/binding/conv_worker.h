@@ -33,6 +33,8 @@ class ConvWorker : public Napi::AsyncWorker {
   void OnError(const Napi::Error& error) override;
 
  private:
+  void settle_ok();
+
   AsyncScheduler* scheduler_;
   Napi::Promise::Deferred deferred_;
   ConvPlan plan_;

@@ -1,0 +1,48 @@
+#include "backends_under_test.h"
+
+#include <cstdio>
+
+#include "../platform/cpu_features.h"
+
+namespace conv1x1 {
+namespace test {
+namespace {
+
+// On x86-64 the lower levels run on a higher-level CPU too, so all of them are tested.
+std::vector<SimdLevel> supported_levels() {
+  const SimdLevel best = detect_simd_level();
+  if (best == SimdLevel::Avx512f) return {SimdLevel::Sse2, SimdLevel::Avx2Fma, SimdLevel::Avx512f};
+  if (best == SimdLevel::Avx2Fma) return {SimdLevel::Sse2, SimdLevel::Avx2Fma};
+  return {best};
+}
+
+std::string thread_label(int threads) {
+  return threads == 1 ? "1 thread" : std::to_string(threads) + " threads";
+}
+
+}  // namespace
+
+BackendsUnderTest::BackendsUnderTest() {
+  for (SimdLevel level : supported_levels()) {
+    builtins_.emplace_back(new BuiltinBackend(level));
+    for (int threads : {1, 2}) {
+      all_.push_back({std::string("builtin ") + simd_level_name(level) + ", " +
+                          thread_label(threads),
+                      builtins_.back().get(), threads, nullptr});
+    }
+  }
+  std::string error;
+  blas_ = BlasBackend::load("libopenblas.so.0", &error);
+  if (!blas_) {
+    std::printf("note: BLAS cases skipped, libopenblas.so.0 did not load: %s\n", error.c_str());
+    return;
+  }
+  blas_->set_fallback(&best_builtin());
+  for (int threads : {1, 2}) {
+    all_.push_back({std::string(blas_->name()) + ", " + thread_label(threads), blas_.get(), threads,
+                    blas_.get()});
+  }
+}
+
+}  // namespace test
+}  // namespace conv1x1

@@ -1,0 +1,39 @@
+#pragma once
+// Every GEMM backend this machine can run, each case is run on all of them: the builtin kernel at every
+// SIMD level the CPU supports, with 1 and 2 threads, and OpenBLAS when it loads.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../gemm/blas_backend.h"
+#include "../gemm/builtin_backend.h"
+
+namespace conv1x1 {
+namespace test {
+
+struct BackendUnderTest {
+  std::string label;  // e.g. "builtin avx2+fma, 2 threads"
+  const GemmBackend* gemm = nullptr;
+  int threads = 1;
+  const BlasBackend* blas = nullptr;  // its thread count is process-wide: set before each use
+
+  void prepare() const {
+    if (blas) blas->set_threads(threads);
+  }
+};
+
+class BackendsUnderTest {
+ public:
+  BackendsUnderTest();
+  const std::vector<BackendUnderTest>& all() const { return all_; }
+  // The builtin kernel at the best level: the fallback of the BLAS backend.
+  const BuiltinBackend& best_builtin() const { return *builtins_.back(); }
+
+ private:
+  std::vector<std::unique_ptr<BuiltinBackend>> builtins_;
+  std::unique_ptr<BlasBackend> blas_;
+  std::vector<BackendUnderTest> all_;
+};
+
+}  // namespace test
+}  // namespace conv1x1

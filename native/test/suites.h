@@ -1,0 +1,12 @@
+#pragma once
+// The test suites main() runs, one per source file; each records its results through check().
+
+namespace conv1x1 {
+namespace test {
+
+void run_plan_tests();
+void run_blas_splitting_tests();
+void run_conv_numerics_tests();
+
+}  // namespace test
+}  // namespace conv1x1
