@@ -69,6 +69,7 @@
         "native/binding/js_args.cc",
         "native/binding/call_buffers.cc",
         "native/binding/conv_job.cc",
+        "native/binding/scratch_pool.cc",
         "native/binding/conv_worker.cc",
         "native/binding/conv_calls.cc",
         "native/binding/prepared_conv.cc",

@@ -1,5 +1,7 @@
 #include "call_buffers.h"
 
+#include <cstring>
+
 #include "js_errors.h"
 
 namespace conv1x1 {
@@ -20,6 +22,14 @@ CallBuffers read_call_buffers(const Napi::CallbackInfo& info, size_t input_index
     require_disjoint(env, buffers.out, bias, "bias");
   }
   return buffers;
+}
+
+ScratchBuffer snapshot_input(const CallBuffers& buffers) {
+  ScratchBuffer copy(static_cast<size_t>(buffers.input.length));
+  if (buffers.input.length > 0) {
+    std::memcpy(copy.data(), buffers.input.data, static_cast<size_t>(buffers.input.length) * sizeof(float));
+  }
+  return copy;
 }
 
 Napi::Float32Array output_array(Napi::Env env, const CallBuffers& buffers, const ConvPlan& plan) {

@@ -58,8 +58,7 @@ Napi::Value conv_async(const Napi::CallbackInfo& info) {
     FunctionalCall call = read_functional_call(info);
     BackendRegistry::instance().active();  // a backend that failed to load rejects now, not later
     // Snapshot what the call reads: the caller may detach or reuse its arrays while it runs.
-    std::vector<float> input(call.buffers.input.data,
-                             call.buffers.input.data + call.buffers.input.length);
+    ScratchBuffer input = snapshot_input(call.buffers);
     auto weights = prepare_weights(call.plan, call.weight.data, call.bias.data);
     const bool callers_out = !call.buffers.out_array.IsEmpty();
     Napi::Float32Array output = output_array(env, call.buffers, call.plan);

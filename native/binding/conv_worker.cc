@@ -9,7 +9,7 @@ namespace conv1x1 {
 namespace binding {
 
 ConvWorker::ConvWorker(Napi::Env env, AsyncScheduler* scheduler, ConvPlan plan,
-                       std::vector<float> input, std::shared_ptr<const PreparedWeights> weights,
+                       ScratchBuffer input, std::shared_ptr<const PreparedWeights> weights,
                        Napi::Float32Array output, bool output_is_callers)
     : Napi::AsyncWorker(env, "conv1x1"),
       scheduler_(scheduler),
@@ -20,7 +20,7 @@ ConvWorker::ConvWorker(Napi::Env env, AsyncScheduler* scheduler, ConvPlan plan,
       output_ref_(Napi::Persistent(output)),
       output_is_callers_(output_is_callers) {
   if (output_is_callers_) {
-    result_.resize(static_cast<size_t>(plan_.output_elements));
+    result_ = ScratchBuffer(static_cast<size_t>(plan_.output_elements));
     output_data_ = result_.data();
   } else {
     output_data_ = output.Data();  // a fresh array only this call can see until it resolves
@@ -79,7 +79,7 @@ void ConvWorker::settle_ok() {
                            .Value());
       return;
     }
-    if (!result_.empty()) {
+    if (result_.size() > 0) {
       std::memcpy(output.Data(), result_.data(), result_.size() * sizeof(float));
     }
   }

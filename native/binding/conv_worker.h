@@ -11,6 +11,7 @@
 
 #include "../core/error.h"
 #include "conv_job.h"
+#include "scratch_pool.h"
 
 namespace conv1x1 {
 namespace binding {
@@ -21,7 +22,8 @@ class ConvWorker : public Napi::AsyncWorker {
  public:
   // output: a Float32Array created for this call (written in place), or the caller's `out`
   // (written on completion from a private result buffer, if it is still attached and the same size).
-  ConvWorker(Napi::Env env, AsyncScheduler* scheduler, ConvPlan plan, std::vector<float> input,
+  // input: a private snapshot of the caller's input, taken on the JS thread when the call is made.
+  ConvWorker(Napi::Env env, AsyncScheduler* scheduler, ConvPlan plan, ScratchBuffer input,
              std::shared_ptr<const PreparedWeights> weights, Napi::Float32Array output,
              bool output_is_callers);
 
@@ -38,12 +40,12 @@ class ConvWorker : public Napi::AsyncWorker {
   AsyncScheduler* scheduler_;
   Napi::Promise::Deferred deferred_;
   ConvPlan plan_;
-  std::vector<float> input_;
+  ScratchBuffer input_;
   std::shared_ptr<const PreparedWeights> weights_;
   Napi::Reference<Napi::Float32Array> output_ref_;
   bool output_is_callers_;
   float* output_data_ = nullptr;
-  std::vector<float> result_;
+  ScratchBuffer result_;
   ErrorCode error_code_ = ErrorCode::OutOfMemory;
   bool core_error_ = false;
 };

@@ -64,7 +64,7 @@ Napi::Value PreparedConv::run_async(const Napi::CallbackInfo& info) {
     ConvPlan plan = plan_for(info);
     CallBuffers buffers = read_call_buffers(info, 1, 2, plan, FloatView{}, FloatView{});
     BackendRegistry::instance().active();  // a backend that failed to load rejects now
-    std::vector<float> input(buffers.input.data, buffers.input.data + buffers.input.length);
+    ScratchBuffer input = snapshot_input(buffers);
     const bool callers_out = !buffers.out_array.IsEmpty();
     Napi::Float32Array output = output_array(env, buffers, plan);
     auto* worker = new ConvWorker(env, &addon_state(env).scheduler, plan, std::move(input),
