@@ -150,15 +150,18 @@ void run_blas_splitting_tests() {
     for (int64_t n : sizes) {
       for (int64_t k : sizes) {
         for (bool transposed : {false, true}) {
-          for (int64_t extra : {0, 1}) {  // leading dimensions at and above their minimum
+          // Leading dimensions at their minimum, all above it, and each one alone far above it (so
+          // that it alone crosses the limit).
+          const int64_t extras[][3] = {{0, 0, 0}, {1, 1, 1}, {4, 0, 0}, {0, 4, 0}, {0, 0, 4}};
+          for (const auto& extra : extras) {
             GemmArgs g;
             g.m = m;
             g.n = n;
             g.k = k;
             g.b_transposed = transposed;
-            g.lda = k + extra;
-            g.ldb = (transposed ? k : n) + extra;
-            g.ldc = n + extra;
+            g.lda = k + extra[0];
+            g.ldb = (transposed ? k : n) + extra[1];
+            g.ldc = n + extra[2];
             run_split_case(blas, fallback, g, rng);
           }
         }

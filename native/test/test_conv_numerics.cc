@@ -2,6 +2,7 @@
 // edge, every stride/padding/groups/layout combination, every activation, the K and N cache blocks,
 // the thread split, and NaN propagation. Every output buffer starts as NaN, so a value the core never
 // writes (β = 0 not honoured, a skipped border) fails.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>

@@ -110,11 +110,22 @@ void test_invalid_parameters() {
   p.height = p.width = 1;
   p.pad_h = p.pad_w = int64_t{1} << 31;
   expect_plan_error(p, ErrorCode::TooLarge, "output height × width (2^32 + 1)^2 from padding");
-  // 2^62 elements still fit 64 bits; their 2^64 bytes do not.
+  // 2^62 elements still fit 64 bits; their 2^64 bytes do not. One tensor at a time is too large.
+  const int64_t half = int64_t{1} << 31;
   p = valid_params();
-  p.batch = p.in_channels = p.out_channels = int64_t{1} << 31;
-  p.height = p.width = 1;
+  p.in_channels = p.out_channels = 1;
+  p.height = p.width = half;
+  p.stride_h = p.stride_w = half;  // a 1×1 output
   expect_plan_error(p, ErrorCode::TooLarge, "input bytes 4 · 2^62");
+  p = valid_params();
+  p.in_channels = p.out_channels = 1;
+  p.height = p.width = 1;
+  p.pad_h = p.pad_w = int64_t{1} << 30;  // (2^31 + 1)^2 output pixels
+  expect_plan_error(p, ErrorCode::TooLarge, "output bytes 4 · (2^31 + 1)^2");
+  p = valid_params();
+  p.batch = p.height = p.width = 0;
+  p.in_channels = p.out_channels = half;
+  expect_plan_error(p, ErrorCode::TooLarge, "weight bytes 4 · 2^62");
 }
 
 // Output extents and the inner rectangle, against a brute-force count of the output pixels whose
