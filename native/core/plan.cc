@@ -23,7 +23,7 @@ void inner_range(int64_t extent, int64_t out_extent, int64_t stride, int64_t pad
     *begin = *end = 0;
     return;
   }
-  int64_t b = (pad + stride - 1) / stride;
+  int64_t b = pad / stride + (pad % stride != 0);  // ceil(pad / stride) without overflowing
   int64_t e = (extent - 1 + pad) / stride + 1;
   if (b > out_extent) b = out_extent;
   if (e > out_extent) e = out_extent;

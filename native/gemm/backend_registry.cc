@@ -77,12 +77,12 @@ void BackendRegistry::choose_blas() {
       blas_note_ = "CONV1X1_BLAS=" + name;
       return;
     }
-    blas_ = BlasBackend::load(name, &error);
+    blas_ = BlasBackend::load(name, builtin_.get(), &error);
     if (!blas_) load_error_ = "CONV1X1_BLAS=" + name + " could not be used: " + error;
   } else {
     for (const std::string& candidate : candidate_libraries()) {
       std::string candidate_error;
-      std::unique_ptr<BlasBackend> blas = BlasBackend::load(candidate, &candidate_error);
+      std::unique_ptr<BlasBackend> blas = BlasBackend::load(candidate, builtin_.get(), &candidate_error);
       if (blas && blas->identified()) {
         blas_ = std::move(blas);
         break;
@@ -91,7 +91,6 @@ void BackendRegistry::choose_blas() {
     }
     if (!blas_) blas_note_ = "no optimized CBLAS library found (first error: " + error + ")";
   }
-  if (blas_) blas_->set_fallback(builtin_.get());
 }
 
 const GemmBackend& BackendRegistry::active() const {

@@ -18,8 +18,10 @@ Fn lookup(const DynamicLibrary& library, const char* name) {
 BlasBackend::BlasBackend(CblasSgemm sgemm, const GemmBackend* fallback, int64_t int_limit)
     : sgemm_(sgemm), fallback_(fallback), int_limit_(int_limit), name_("blas") {}
 
-std::unique_ptr<BlasBackend> BlasBackend::load(const std::string& library, std::string* error) {
+std::unique_ptr<BlasBackend> BlasBackend::load(const std::string& library, const GemmBackend* fallback,
+                                              std::string* error) {
   std::unique_ptr<BlasBackend> blas(new BlasBackend());
+  blas->fallback_ = fallback;
   if (!blas->library_.open(library, error)) return nullptr;
   blas->path_ = blas->library_.resolved_path();
   blas->sgemm_ = lookup<CblasSgemm>(blas->library_, "cblas_sgemm");
@@ -71,33 +73,18 @@ void BlasBackend::set_threads(int threads) const {
 int BlasBackend::threads() const { return get_threads_ ? get_threads_() : 0; }
 
 void BlasBackend::sgemm(const GemmArgs& g, int threads) const {
-  (void)threads;  // the library's own thread count applies (set_threads)
   if (g.m <= 0 || g.n <= 0 || g.k <= 0) return;
+  // Row-major leading dimensions bound the other sizes (lda >= K, ldb >= N or K, ldc >= N), so once
+  // they fit an int, only M can still be too large: it is split into pieces of at most int_limit_ rows.
   if (g.lda > int_limit_ || g.ldb > int_limit_ || g.ldc > int_limit_) {
     fallback_->sgemm(g, threads);
     return;
   }
-  // Split M and N into pieces whose sizes fit an int; split K into pieces accumulated with β = 1.
   for (int64_t i = 0; i < g.m; i += int_limit_) {
-    for (int64_t j = 0; j < g.n; j += int_limit_) {
-      GemmArgs piece = g;
-      piece.m = std::min(int_limit_, g.m - i);
-      piece.n = std::min(int_limit_, g.n - j);
-      piece.a = g.a + i * g.lda;
-      piece.b = g.b_transposed ? g.b + j * g.ldb : g.b + j;
-      piece.c = g.c + i * g.ldc + j;
-      sgemm_in_range(piece);
-    }
-  }
-}
-
-void BlasBackend::sgemm_in_range(const GemmArgs& g) const {
-  for (int64_t p = 0; p < g.k; p += int_limit_) {
-    const int64_t k = std::min(int_limit_, g.k - p);
-    const float* b = g.b_transposed ? g.b + p : g.b + p * g.ldb;
-    sgemm_(kRowMajor, kNoTrans, g.b_transposed ? kTrans : kNoTrans, static_cast<int>(g.m),
-           static_cast<int>(g.n), static_cast<int>(k), 1.0f, g.a + p, static_cast<int>(g.lda), b,
-           static_cast<int>(g.ldb), p == 0 ? 0.0f : 1.0f, g.c, static_cast<int>(g.ldc));
+    const int64_t m = std::min(int_limit_, g.m - i);
+    sgemm_(kRowMajor, kNoTrans, g.b_transposed ? kTrans : kNoTrans, static_cast<int>(m),
+           static_cast<int>(g.n), static_cast<int>(g.k), 1.0f, g.a + i * g.lda, static_cast<int>(g.lda),
+           g.b, static_cast<int>(g.ldb), 0.0f, g.c + i * g.ldc, static_cast<int>(g.ldc));
   }
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // A CBLAS library loaded at run time (never linked), so the addon loads on machines without one.
-// BLAS takes 32-bit ints: larger M, N or K are split into several calls, and a leading dimension
-// that does not fit is computed by the fallback backend instead; BLAS never sees an illegal argument.
+// BLAS takes 32-bit ints: a larger M is split into several calls, and a leading dimension that does
+// not fit (which is what any too-large N or K implies) is computed by the fallback backend instead;
+// BLAS never sees an illegal argument.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,7 +20,9 @@ using CblasSgemm = void (*)(int order, int trans_a, int trans_b, int m, int n, i
 class BlasBackend : public GemmBackend {
  public:
   // Opens `library` and checks it; returns null with *error filled when it is not a usable LP64 CBLAS.
-  static std::unique_ptr<BlasBackend> load(const std::string& library, std::string* error);
+  // fallback (never null) computes what does not fit BLAS's 32-bit arguments.
+  static std::unique_ptr<BlasBackend> load(const std::string& library, const GemmBackend* fallback,
+                                           std::string* error);
   // Wraps a given sgemm (the native tests use it to check argument splitting).
   BlasBackend(CblasSgemm sgemm, const GemmBackend* fallback, int64_t int_limit);
 
@@ -30,14 +33,12 @@ class BlasBackend : public GemmBackend {
   // An optimized implementation that says what it is (OpenBLAS, MKL, BLIS, FlexiBLAS, Accelerate)
   // rather than a bare libblas, which may be the slow reference one.
   bool identified() const { return identified_; }
-  void set_fallback(const GemmBackend* fallback) { fallback_ = fallback; }
   // The library's own thread count, process-wide; a no-op where it has no such call.
   void set_threads(int threads) const;
   int threads() const;
 
  private:
   BlasBackend() = default;
-  void sgemm_in_range(const GemmArgs& g) const;
 
   DynamicLibrary library_;
   CblasSgemm sgemm_ = nullptr;

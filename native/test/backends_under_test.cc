@@ -32,12 +32,11 @@ BackendsUnderTest::BackendsUnderTest() {
     }
   }
   std::string error;
-  blas_ = BlasBackend::load("libopenblas.so.0", &error);
+  blas_ = BlasBackend::load("libopenblas.so.0", &best_builtin(), &error);
   if (!blas_) {
     std::printf("note: BLAS cases skipped, libopenblas.so.0 did not load: %s\n", error.c_str());
     return;
   }
-  blas_->set_fallback(&best_builtin());
   for (int threads : {1, 2}) {
     all_.push_back({std::string(blas_->name()) + ", " + thread_label(threads), blas_.get(), threads,
                     blas_.get()});

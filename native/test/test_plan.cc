@@ -266,9 +266,23 @@ void test_empty_dimensions() {
 
 }  // namespace
 
+// Extreme padding and stride that pass validation must not overflow while the plan locates the
+// output pixels that see the input (ceil(pad / stride) once wrapped and pointed before the input).
+void test_extreme_padding_and_stride() {
+  ConvParams p = valid_params();
+  p.height = p.width = 1;
+  p.pad_h = (int64_t{1} << 62) - 1;
+  p.stride_h = std::numeric_limits<int64_t>::max();
+  const ConvPlan plan = make_plan(p);
+  check(plan.out_height == 1, "extreme pad/stride: one output row");
+  check(plan.inner_oh_begin == plan.inner_oh_end, "extreme pad/stride: that row is all padding");
+  check(plan.inner_pixels() == 0, "extreme pad/stride: no output pixel reads the input");
+}
+
 void run_plan_tests() {
   test_invalid_parameters();
   test_derived_sizes();
+  test_extreme_padding_and_stride();
   test_empty_dimensions();
 }
 
