@@ -45,6 +45,7 @@ async function main() {
   const input = new Tensor(seeded(N * CIN * H * W, 3), [N, CIN, H, W]);
   const out = Tensor.zeros([N, COUT, H, W]);
   const plain = new Conv1x1({ inChannels: CIN, outChannels: COUT, weight });
+  const withBias = new Conv1x1({ inChannels: CIN, outChannels: COUT, weight, bias });
   const fused = new Conv1x1({ inChannels: CIN, outChannels: COUT, weight, bias, activation: 'relu' });
   const backends = availableBackends();
   const hasFloor = backends.includes('blas') && info.name === 'openblas';
@@ -62,6 +63,7 @@ async function main() {
         selectBackend(kind);
         await sleep(120);  // let the previous runner's spinning threads go idle
         add(`${kind} conv`, timeLayer(plain, input, out));
+        add(`${kind} conv+bias`, timeLayer(withBias, input, out));
         add(`${kind} conv+bias+relu`, timeLayer(fused, input, out));
       }
       if (hasFloor) {

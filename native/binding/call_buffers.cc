@@ -34,7 +34,12 @@ ScratchBuffer snapshot_input(const CallBuffers& buffers) {
 
 Napi::Float32Array output_array(Napi::Env env, const CallBuffers& buffers, const ConvPlan& plan) {
   if (!buffers.out_array.IsEmpty()) return buffers.out_array;
-  return Napi::Float32Array::New(env, static_cast<size_t>(plan.output_elements));
+  // A Node Buffer's memory is V8-owned like any ArrayBuffer's (safe in Electron's memory cage) but is
+  // not zero-filled: zeroing a multi-megabyte output on the JS thread cost more than the copy of the
+  // input. run_conv writes every output element, so nothing uninitialized is ever seen.
+  const size_t elements = static_cast<size_t>(plan.output_elements);
+  Napi::Buffer<uint8_t> storage = Napi::Buffer<uint8_t>::New(env, elements * sizeof(float));
+  return Napi::Float32Array::New(env, elements, storage.ArrayBuffer(), storage.ByteOffset());
 }
 
 }  // namespace binding

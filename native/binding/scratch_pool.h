@@ -37,7 +37,7 @@ class ScratchPool {
   void give_back(ScratchBuffer* buffer);
 
  private:
-  static constexpr size_t kMaxKeptBuffers = 4;
+  static constexpr size_t kMaxKeptBuffers = 8;
   static constexpr size_t kMaxKeptBytes = size_t{256} << 20;
   std::mutex mutex_;
   std::vector<ScratchBuffer> kept_;

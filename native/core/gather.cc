@@ -14,8 +14,6 @@ inline int64_t input_col(const ConvPlan& plan, int64_t ow) {
   return ow * plan.params.stride_w - plan.params.pad_w;
 }
 
-}  // namespace
-
 void gather_nchw(const ConvPlan& plan, const float* image, float* panel) {
   const ConvParams& p = plan.params;
   for (int64_t c = 0; c < p.in_channels; ++c) {
@@ -72,6 +70,32 @@ void scatter_nhwc(const ConvPlan& plan, const float* panel, float* output) {
         panel += p.out_channels;
       }
     }
+  }
+}
+
+}  // namespace
+
+void gather(const ConvPlan& plan, const float* input, float* panel) {
+  const ConvParams& p = plan.params;
+  if (p.layout == Layout::NHWC) {
+    gather_nhwc(plan, input, panel);
+    return;
+  }
+  for (int64_t n = 0; n < p.batch; ++n) {
+    gather_nchw(plan, input + n * p.in_channels * plan.in_pixels,
+                panel + n * p.in_channels * plan.inner_pixels());
+  }
+}
+
+void scatter(const ConvPlan& plan, const float* panel, float* output) {
+  const ConvParams& p = plan.params;
+  if (p.layout == Layout::NHWC) {
+    scatter_nhwc(plan, panel, output);
+    return;
+  }
+  for (int64_t n = 0; n < p.batch; ++n) {
+    scatter_nchw(plan, panel + n * p.out_channels * plan.inner_pixels(),
+                 output + n * p.out_channels * plan.out_pixels);
   }
 }
 

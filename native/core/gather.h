@@ -6,13 +6,10 @@
 
 namespace conv1x1 {
 
-// NCHW, one image: panel[Cin][inner pixels].
-void gather_nchw(const ConvPlan& plan, const float* image, float* panel);
-// panel[Cout][inner pixels] -> image[Cout][OH·OW].
-void scatter_nchw(const ConvPlan& plan, const float* panel, float* image);
-// NHWC, whole batch: panel[N·inner pixels][Cin].
-void gather_nhwc(const ConvPlan& plan, const float* input, float* panel);
-// panel[N·inner pixels][Cout] -> output[N·OH·OW][Cout].
-void scatter_nhwc(const ConvPlan& plan, const float* panel, float* output);
+// Whole batch. NCHW: panel[N][Cin][inner pixels]; NHWC: panel[N·inner pixels][Cin].
+void gather(const ConvPlan& plan, const float* input, float* panel);
+// Whole batch, the other way: NCHW panel[N][Cout][inner] or NHWC panel[N·inner][Cout] into the
+// full output, whose other pixels (the border) become zero.
+void scatter(const ConvPlan& plan, const float* panel, float* output);
 
 }  // namespace conv1x1

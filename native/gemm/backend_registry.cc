@@ -91,6 +91,7 @@ void BackendRegistry::choose_blas() {
     }
     if (!blas_) blas_note_ = "no optimized CBLAS library found (first error: " + error + ")";
   }
+  if (blas_) blas_->set_threads(1);
 }
 
 const GemmBackend& BackendRegistry::active() const {
@@ -111,10 +112,7 @@ bool BackendRegistry::select(const std::string& kind) {
   return false;
 }
 
-void BackendRegistry::set_threads(int threads) {
-  ComputeSlots::instance().reconfigure(threads, cores_);
-  if (blas_) blas_->set_threads(ComputeSlots::instance().threads_per_call());
-}
+void BackendRegistry::set_threads(int threads) { ComputeSlots::instance().reconfigure(threads, cores_); }
 
 int BackendRegistry::threads() const { return ComputeSlots::instance().threads_per_call(); }
 

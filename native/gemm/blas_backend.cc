@@ -72,12 +72,12 @@ void BlasBackend::set_threads(int threads) const {
 
 int BlasBackend::threads() const { return get_threads_ ? get_threads_() : 0; }
 
-void BlasBackend::sgemm(const GemmArgs& g, int threads) const {
+void BlasBackend::sgemm(const GemmArgs& g) const {
   if (g.m <= 0 || g.n <= 0 || g.k <= 0) return;
   // Row-major leading dimensions bound the other sizes (lda >= K, ldb >= N or K, ldc >= N), so once
   // they fit an int, only M can still be too large: it is split into pieces of at most int_limit_ rows.
   if (g.lda > int_limit_ || g.ldb > int_limit_ || g.ldc > int_limit_) {
-    fallback_->sgemm(g, threads);
+    fallback_->sgemm(g);
     return;
   }
   for (int64_t i = 0; i < g.m; i += int_limit_) {

@@ -26,14 +26,15 @@ class BlasBackend : public GemmBackend {
   // Wraps a given sgemm (the native tests use it to check argument splitting).
   BlasBackend(CblasSgemm sgemm, const GemmBackend* fallback, int64_t int_limit);
 
-  void sgemm(const GemmArgs& args, int threads) const override;
+  void sgemm(const GemmArgs& args) const override;
   const char* name() const override { return name_.c_str(); }
   const std::string& path() const { return path_; }
   const std::string& version() const { return version_; }
   // An optimized implementation that says what it is (OpenBLAS, MKL, BLIS, FlexiBLAS, Accelerate)
   // rather than a bare libblas, which may be the slow reference one.
   bool identified() const { return identified_; }
-  // The library's own thread count, process-wide; a no-op where it has no such call.
+  // The library's own thread count, process-wide; a no-op where it has no such call. Kept at 1: the
+  // core runs tiles on its own threads, and a BLAS pool would spin beside them.
   void set_threads(int threads) const;
   int threads() const;
 

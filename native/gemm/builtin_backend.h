@@ -1,6 +1,5 @@
 #pragma once
-// Our own GEMM: the cache-blocked kernel built for the best instruction set this CPU offers, split
-// across threads when the product is large enough to pay for them.
+// Our own GEMM: the cache-blocked kernel built for the best instruction set this CPU offers.
 #include "../platform/cpu_features.h"
 #include "gemm.h"
 
@@ -9,7 +8,7 @@ namespace conv1x1 {
 class BuiltinBackend : public GemmBackend {
  public:
   explicit BuiltinBackend(SimdLevel level);
-  void sgemm(const GemmArgs& args, int threads) const override;
+  void sgemm(const GemmArgs& args) const override;
   const char* name() const override { return "builtin"; }
   SimdLevel simd_level() const { return level_; }
 

@@ -1,7 +1,9 @@
 #pragma once
-// Runs fn(0) … fn(count-1) on up to `threads` threads (the caller's included) and returns when all
-// are done. Threads are started per call: the calls that use more than one are long enough (see the
-// builtin backend's threshold) that ~20 µs of thread start-up does not show.
+// Runs fn(0) … fn(count-1) on up to `threads` threads, the caller's included, and returns when all are
+// done (rethrowing the first exception any of them threw). Helpers come from one process-wide pool
+// of sleeping threads (cores − 1 of them, started on first use): nothing spins between calls, so an
+// idle addon takes no CPU from the rest of the process. The caller also works through the indices,
+// so a call completes even when every helper is busy with another call.
 #include <cstdint>
 #include <functional>
 

@@ -28,7 +28,7 @@ BackendsUnderTest::BackendsUnderTest() {
     for (int threads : {1, 2}) {
       all_.push_back({std::string("builtin ") + simd_level_name(level) + ", " +
                           thread_label(threads),
-                      builtins_.back().get(), threads, nullptr});
+                      builtins_.back().get(), threads});
     }
   }
   std::string error;
@@ -38,8 +38,7 @@ BackendsUnderTest::BackendsUnderTest() {
     return;
   }
   for (int threads : {1, 2}) {
-    all_.push_back({std::string(blas_->name()) + ", " + thread_label(threads), blas_.get(), threads,
-                    blas_.get()});
+    all_.push_back({std::string(blas_->name()) + ", " + thread_label(threads), blas_.get(), threads});
   }
 }
 

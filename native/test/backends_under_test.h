@@ -14,12 +14,7 @@ namespace test {
 struct BackendUnderTest {
   std::string label;  // e.g. "builtin avx2+fma, 2 threads"
   const GemmBackend* gemm = nullptr;
-  int threads = 1;
-  const BlasBackend* blas = nullptr;  // its thread count is process-wide: set before each use
-
-  void prepare() const {
-    if (blas) blas->set_threads(threads);
-  }
+  int threads = 1;  // threads run_conv spreads its tiles over
 };
 
 class BackendsUnderTest {

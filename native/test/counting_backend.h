@@ -1,6 +1,8 @@
 #pragma once
 // A GEMM backend that counts its calls and forwards them: proves that a path never reaches the GEMM
 // (zero-size convolutions) or which of two backends a call was routed to.
+#include <atomic>
+
 #include "../gemm/gemm.h"
 
 namespace conv1x1 {
@@ -9,9 +11,9 @@ namespace test {
 class CountingBackend : public GemmBackend {
  public:
   explicit CountingBackend(const GemmBackend& inner) : inner_(inner) {}
-  void sgemm(const GemmArgs& args, int threads) const override {
+  void sgemm(const GemmArgs& args) const override {
     ++calls_;
-    inner_.sgemm(args, threads);
+    inner_.sgemm(args);
   }
   const char* name() const override { return "counting"; }
   int calls() const { return calls_; }
@@ -19,7 +21,7 @@ class CountingBackend : public GemmBackend {
 
  private:
   const GemmBackend& inner_;
-  mutable int calls_ = 0;  // the tests call from one thread
+  mutable std::atomic<int> calls_{0};  // run_conv may call from several threads
 };
 
 }  // namespace test

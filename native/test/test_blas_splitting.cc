@@ -107,7 +107,7 @@ void run_split_case(const BlasBackend& blas, CountingBackend& fallback, GemmArgs
 
   fake_log() = FakeBlasLog();
   fallback.reset();
-  blas.sgemm(g, 1);
+  blas.sgemm(g);
 
   const FakeBlasLog& log = fake_log();
   const bool fits = g.lda <= kIntLimit && g.ldb <= kIntLimit && g.ldc <= kIntLimit;

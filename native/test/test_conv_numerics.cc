@@ -127,7 +127,6 @@ void NumericsSuite::check_case(const ConvParams& p, const CaseData& data) {
       const std::string where =
           what + (use_pretransposed ? ", pretransposed weights" : "") + " on " + backend.label;
       std::fill(output.begin(), output.end(), std::nanf(""));
-      backend.prepare();
       try {
         run_conv(plan, tensors, *backend.gemm, backend.threads);
       } catch (const std::exception& e) {
@@ -240,8 +239,8 @@ void NumericsSuite::sweep_activations() {
 }
 
 // K beyond one 256-deep block (accumulation across blocks), N beyond one 512-wide block, and
-// products large enough (> 4 M multiply-adds) for the builtin backend to split them over 2 threads,
-// by columns (N ≥ M) and by rows (M > N).
+// outputs large enough for run_conv to split them into several tiles over 2 threads, by columns
+// (N ≥ M) and by rows (M > N).
 void NumericsSuite::sweep_cache_blocks_and_threads() {
   struct Shape {
     int64_t in_channels, out_channels, height, width, groups;
