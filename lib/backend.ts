@@ -29,9 +29,9 @@ export function backend(): BackendInfo {
 }
 
 /**
- * Sets the threads one call may use (OpenBLAS's thread count on the BLAS path). Calls then run at
- * most floor(cores / threads) at a time, so that calls × threads never exceeds the cores. Waits for
- * running calls to finish before it changes anything.
+ * Sets the threads one call may use (its tiles run on conv1x1's own threads, on every backend).
+ * Calls then run at most floor(cores / threads) at a time, so that calls × threads never exceeds the
+ * cores. Waits for running calls to finish before it changes anything.
  */
 export function setThreads(threads: number): void {
   if (typeof threads !== 'number') {

@@ -14,7 +14,8 @@ import {
   type RefCase,
 } from './reference';
 
-const EDGE_SIZES = [1, 7, 8, 9, 15, 16, 17, 33, 64];
+// Just below, at and above the tile edges of every kernel (6-row, 8/16/32-column tiles) and powers of two.
+const EDGE_SIZES = [1, 2, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65];
 
 interface Built {
   input: Tensor;

@@ -6,10 +6,8 @@
 
 #include "../core/error.h"
 #include "../platform/compute_slots.h"
+#include "../platform/parallel.h"
 
-#if defined(__linux__)
-#include <sched.h>
-#endif
 
 namespace conv1x1 {
 namespace {
@@ -42,18 +40,6 @@ int threads_from_environment(int cores) {
 }
 
 }  // namespace
-
-int available_cores() {
-#if defined(__linux__)
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    int count = CPU_COUNT(&set);
-    if (count > 0) return count;
-  }
-#endif
-  unsigned count = std::thread::hardware_concurrency();
-  return count > 0 ? static_cast<int>(count) : 1;
-}
 
 BackendRegistry& BackendRegistry::instance() {
   // Never destroyed: BLAS libraries and their thread pools must outlive every Node environment.

@@ -52,6 +52,4 @@ class BackendRegistry {
   int cores_ = 1;
 };
 
-int available_cores();
-
 }  // namespace conv1x1

@@ -10,6 +10,10 @@
 #include <system_error>
 #include <thread>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 namespace conv1x1 {
 namespace {
 
@@ -66,9 +70,9 @@ class ThreadPool {
   void start_workers_locked() {
     if (started_) return;
     started_ = true;
-    const unsigned cores = std::thread::hardware_concurrency();
-    const unsigned workers = cores > 1 ? cores - 1 : 1;
-    for (unsigned i = 0; i < workers; ++i) {
+    const int cores = available_cores();
+    const int workers = cores > 1 ? cores - 1 : 1;
+    for (int i = 0; i < workers; ++i) {
       try {
         std::thread(&ThreadPool::run_worker, this).detach();
       } catch (const std::system_error&) {
@@ -127,6 +131,18 @@ void parallel_for(int64_t count, int threads, const std::function<void(int64_t)>
   std::unique_lock<std::mutex> lock(job->mutex);
   job->finished.wait(lock, [&] { return job->done == job->count; });
   if (job->failure) std::rethrow_exception(job->failure);
+}
+
+int available_cores() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    int count = CPU_COUNT(&set);
+    if (count > 0) return count;
+  }
+#endif
+  unsigned count = std::thread::hardware_concurrency();
+  return count > 0 ? static_cast<int>(count) : 1;
 }
 
 }  // namespace conv1x1
