@@ -37,8 +37,12 @@ export function setThreads(threads: number): void {
   if (typeof threads !== 'number') {
     throw typeError(ErrorCodes.INVALID_ARG_TYPE, `threads must be an integer but received ${describe(threads)}`);
   }
-  if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
-    throw rangeError(ErrorCodes.OUT_OF_RANGE, `threads must be an integer from 1 to 1024 but received ${describe(threads)}`);
+  const cores = backend().cores;
+  if (!Number.isInteger(threads) || threads < 1 || threads > cores) {
+    throw rangeError(
+      ErrorCodes.OUT_OF_RANGE,
+      `threads must be an integer from 1 to ${cores} (the cores this process may use) but received ${describe(threads)}`,
+    );
   }
   callSync(() => native.setThreads(threads));
 }

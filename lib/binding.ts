@@ -51,9 +51,14 @@ export interface NativeBackendInfo {
   available: string[];
 }
 
+/**
+ * Outputs are always passed in (the facade allocates new ones, where a failed allocation is a
+ * catchable RangeError). `outIsPrivate` tells an async call that nobody else can see `out` until the
+ * promise settles, so it may be written in place; otherwise the result is copied in on completion.
+ */
 export interface NativePreparedConv {
-  run(dims: NativeInputDims, input: Float32Array, out: Float32Array | null): Float32Array;
-  runAsync(dims: NativeInputDims, input: Float32Array, out: Float32Array | null): Promise<Float32Array>;
+  run(dims: NativeInputDims, input: Float32Array, out: Float32Array): Float32Array;
+  runAsync(dims: NativeInputDims, input: Float32Array, out: Float32Array, outIsPrivate: boolean): Promise<Float32Array>;
 }
 
 export interface NativeBinding {
@@ -62,14 +67,15 @@ export interface NativeBinding {
     input: Float32Array,
     weight: Float32Array,
     bias: Float32Array | null,
-    out: Float32Array | null,
+    out: Float32Array,
   ): Float32Array;
   convAsync(
     params: NativeConvParams,
     input: Float32Array,
     weight: Float32Array,
     bias: Float32Array | null,
-    out: Float32Array | null,
+    out: Float32Array,
+    outIsPrivate: boolean,
   ): Promise<Float32Array>;
   PreparedConv: new (
     params: NativeLayerParams,

@@ -10,7 +10,7 @@ import {
   readOut,
   readWeight,
 } from './conv-spec';
-import { Tensor, type TensorLike } from './tensor';
+import { allocateFloats, Tensor, type TensorLike } from './tensor';
 import { checkOptionNames, readOptionsObject, type Activation, type Layout } from './validate';
 
 export interface Conv1x1Options {
@@ -64,12 +64,17 @@ function prepareCall(input: unknown, weight: unknown, options: unknown): Prepare
   };
 }
 
+function outputElements(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
 /** Runs synchronously on the calling thread (use conv1x1Async to keep the event loop free). */
 export function conv1x1(input: TensorLike, weight: TensorLike, options?: Conv1x1Options): Tensor {
   return callSync(() => {
     const call = prepareCall(input, weight, options);
-    const data = native.conv(call.params, call.input, call.weight, call.bias, call.out);
-    return Tensor.fromTrusted(data, call.outputShape);
+    const out = call.out ?? allocateFloats(outputElements(call.outputShape));
+    native.conv(call.params, call.input, call.weight, call.bias, out);
+    return Tensor.fromTrusted(out, call.outputShape);
   });
 }
 
@@ -80,7 +85,8 @@ export function conv1x1(input: TensorLike, weight: TensorLike, options?: Conv1x1
 export function conv1x1Async(input: TensorLike, weight: TensorLike, options?: Conv1x1Options): Promise<Tensor> {
   return callAsync(async () => {
     const call = prepareCall(input, weight, options);
-    const data = await native.convAsync(call.params, call.input, call.weight, call.bias, call.out);
-    return Tensor.fromTrusted(data, call.outputShape);
+    const out = call.out ?? allocateFloats(outputElements(call.outputShape));
+    await native.convAsync(call.params, call.input, call.weight, call.bias, out, call.out === null);
+    return Tensor.fromTrusted(out, call.outputShape);
   });
 }

@@ -24,6 +24,8 @@ export const ErrorCodes = {
   NATIVE_LOAD: 'ERR_NATIVE_LOAD',
   /** Scratch or output memory could not be allocated (Conv1x1Error). */
   OUT_OF_MEMORY: 'ERR_OUT_OF_MEMORY',
+  /** A native failure that should never happen; please report it (Conv1x1Error). */
+  INTERNAL: 'ERR_INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

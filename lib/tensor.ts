@@ -1,6 +1,8 @@
 // Tensors are a Float32Array and a shape, row-major. Plain `{ data, shape }` objects are accepted
 // wherever a Tensor is; readTensor() checks either kind once, at the boundary.
-import { describe, ErrorCodes, rangeError, shapeError, typeError } from './errors';
+import { constants as bufferConstants } from 'node:buffer';
+
+import { Conv1x1Error, describe, ErrorCodes, rangeError, shapeError, typeError } from './errors';
 
 export interface TensorLike {
   readonly data: Float32Array;
@@ -28,7 +30,8 @@ export class Tensor implements TensorLike {
   }
 
   static zeros(shape: readonly number[]): Tensor {
-    return new Tensor(new Float32Array(elementCount(shape, 'shape')), shape);
+    const count = elementCount(readShape(shape, 'shape'), 'shape');
+    return new Tensor(allocateFloats(count, { zeroed: true }), shape);
   }
 
   /** Wraps the result of a computation whose shape the library itself derived. */
@@ -57,10 +60,42 @@ export function isVolatileBuffer(buffer: ArrayBufferLike): boolean {
   return flags.resizable === true || flags.growable === true;
 }
 
+export function readShape(value: unknown, name: string): number[] {
+  if (!Array.isArray(value)) {
+    throw typeError(
+      ErrorCodes.INVALID_ARG_TYPE,
+      `${name} must be an array of integers but received ${describe(value)}`,
+    );
+  }
+  return value as number[];
+}
+
+/**
+ * Memory for an output. Not zeroed unless asked (the convolution writes every element), and taken
+ * where a failure is a catchable error: V8's native allocation would abort the process instead.
+ */
+export function allocateFloats(count: number, options: { zeroed?: boolean } = {}): Float32Array {
+  try {
+    if (!options.zeroed && count * 4 <= bufferConstants.MAX_LENGTH) {
+      const bytes = Buffer.allocUnsafeSlow(count * 4);  // its own ArrayBuffer, offset 0
+      return new Float32Array(bytes.buffer, bytes.byteOffset, count);
+    }
+    return new Float32Array(count);
+  } catch (cause) {
+    throw new Conv1x1Error(
+      `could not allocate ${count * 4} bytes for a ${count}-element output`,
+      ErrorCodes.OUT_OF_MEMORY,
+      { cause },
+    );
+  }
+}
+
 /** Product of a shape with checks that name the offending index. */
 export function elementCount(shape: readonly number[], name: string): number {
   let count = 1;
-  shape.forEach((dim, index) => {
+  // An index loop, not forEach: holes in a sparse array must be checked too.
+  for (let index = 0; index < shape.length; index++) {
+    const dim = shape[index];
     if (typeof dim !== 'number') {
       throw typeError(
         ErrorCodes.INVALID_ARG_TYPE,
@@ -74,7 +109,7 @@ export function elementCount(shape: readonly number[], name: string): number {
       );
     }
     count *= dim;
-  });
+  }
   if (count > MAX_ELEMENTS) {
     throw rangeError(
       ErrorCodes.TOO_LARGE,
@@ -111,20 +146,15 @@ export function readTensor(value: unknown, name: string, options: ReadTensorOpti
       `${name}.data must be a Float32Array but received ${describe(data)}`,
     );
   }
-  if (!Array.isArray(shape)) {
-    throw typeError(
-      ErrorCodes.INVALID_ARG_TYPE,
-      `${name}.shape must be an array of integers but received ${describe(shape)}`,
-    );
-  }
-  if (options.ranks && !options.ranks.includes(shape.length)) {
+  const dims = readShape(shape, `${name}.shape`);
+  if (options.ranks && !options.ranks.includes(dims.length)) {
     const expected = options.ranks.join(' or ');
     const hint = options.layoutHint ? ` ${options.layoutHint}` : '';
     throw shapeError(
-      `${name}.shape must have ${expected} dimensions${hint} but has ${shape.length} ([${shape.join(', ')}])`,
+      `${name}.shape must have ${expected} dimensions${hint} but has ${dims.length} ([${dims.join(', ')}])`,
     );
   }
-  const count = elementCount(shape as number[], `${name}.shape`);
+  const count = elementCount(dims, `${name}.shape`);
   if (isDetached(data.buffer)) {
     throw typeError(
       ErrorCodes.BUFFER_DETACHED,
@@ -133,7 +163,7 @@ export function readTensor(value: unknown, name: string, options: ReadTensorOpti
   }
   if (data.length !== count) {
     throw shapeError(
-      `${name}.data has ${data.length} elements but ${name}.shape [${shape.join(', ')}] needs ${count}`,
+      `${name}.data has ${data.length} elements but ${name}.shape [${dims.join(', ')}] needs ${count}`,
     );
   }
   let checked = data;
@@ -147,5 +177,5 @@ export function readTensor(value: unknown, name: string, options: ReadTensorOpti
     }
     checked = new Float32Array(data);  // snapshot: another thread may write or resize it
   }
-  return { data: checked, shape: shape as number[] };
+  return { data: checked, shape: dims };
 }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { native } from '../lib/binding';
-import { conv1x1, conv1x1Async, Conv1x1, Conv1x1Error, Tensor, setThreads } from '../lib/index';
+import { backend, conv1x1, conv1x1Async, Conv1x1, Conv1x1Error, Tensor, setThreads } from '../lib/index';
 import { expectClose, referenceConv, seededFloats } from './reference';
 
 type ErrorClass = typeof TypeError | typeof RangeError | typeof Conv1x1Error;
@@ -79,6 +79,14 @@ describe('tensor arguments', () => {
     await expectBoth([{ data: new Float32Array(72), shape: [dim, 4, 3, 3] }, w()], errorClass, code, /input\.shape\[0\]/);
   });
 
+  it('checks every index of a sparse shape array, and Tensor.zeros its argument', async () => {
+    // eslint-disable-next-line no-sparse-arrays
+    await expectBoth([{ data: new Float32Array(12), shape: [1, , 3, 4] }, w()], TypeError, 'ERR_INVALID_ARG_TYPE', /input\.shape\[1\] must be a number but received undefined/);
+    expect(() => Tensor.zeros(null as unknown as number[])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => Tensor.zeros([2, -1])).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => new Conv1x1({ inChannels: 4, outChannels: 6, weight: w() }).outputShape('x' as unknown as number[])).toThrow(TypeError);
+  });
+
   it('rejects sizes whose product overflows', async () => {
     const huge = 2 ** 31 - 1;
     await expectBoth([{ data: new Float32Array(4), shape: [huge, 4, huge, huge] }, w()], RangeError, 'ERR_TOO_LARGE');
@@ -97,7 +105,9 @@ describe('tensor arguments', () => {
     const expected = referenceConv({ batch: 2, inChannels: 4, outChannels: 6, height: 3, width: 3 }, plain.data, weight.data, null);
     const shared = new Float32Array(new SharedArrayBuffer(72 * 4));
     shared.set(plain.data);
-    const resizable = new Float32Array(new ArrayBuffer(72 * 4, { maxByteLength: 1024 }));
+    // Resizable buffers exist in Node 20 but not yet in the ES2022 typings.
+    const Resizable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer;
+    const resizable = new Float32Array(new Resizable(72 * 4, { maxByteLength: 1024 }));
     resizable.set(plain.data);
     for (const data of [shared, resizable]) {
       expectClose(conv1x1({ data, shape: [2, 4, 3, 3] }, weight).data, expected, 'volatile input');
@@ -168,8 +178,9 @@ describe('options', () => {
     await expectBoth([x(), w(), 'relu'], TypeError, 'ERR_INVALID_ARG_TYPE', /options must be an object/);
   });
 
-  it('rejects bad thread counts', () => {
+  it('rejects bad thread counts, including more threads than cores', () => {
     expect(() => setThreads(0)).toThrow(RangeError);
+    expect(() => setThreads(backend().cores + 1)).toThrow(/threads must be an integer from 1 to/);
     expect(() => setThreads(1.5)).toThrow(RangeError);
     expect(() => setThreads('2' as unknown as number)).toThrow(TypeError);
   });
@@ -223,22 +234,25 @@ describe('the native boundary re-checks what memory safety depends on', () => {
     return 'no error';
   };
 
+  const out = () => new Float32Array(108);
+
   it('rejects short buffers, wrong kinds, bad sizes and overlap without touching memory', () => {
-    expect(codeOf(() => native.conv(params, new Float32Array(10), w().data, null, null))).toBe('ERR_SHAPE_MISMATCH');
-    expect(codeOf(() => native.conv(params, x().data, new Float32Array(3), null, null))).toBe('ERR_SHAPE_MISMATCH');
-    expect(codeOf(() => native.conv(params, x().data, w().data, new Float32Array(2), null))).toBe('ERR_SHAPE_MISMATCH');
+    expect(codeOf(() => native.conv(params, new Float32Array(10), w().data, null, out()))).toBe('ERR_SHAPE_MISMATCH');
+    expect(codeOf(() => native.conv(params, x().data, new Float32Array(3), null, out()))).toBe('ERR_SHAPE_MISMATCH');
+    expect(codeOf(() => native.conv(params, x().data, w().data, new Float32Array(2), out()))).toBe('ERR_SHAPE_MISMATCH');
     expect(codeOf(() => native.conv(params, x().data, w().data, null, new Float32Array(5)))).toBe('ERR_SHAPE_MISMATCH');
-    expect(codeOf(() => native.conv(params, new Float64Array(72) as unknown as Float32Array, w().data, null, null))).toBe('ERR_INVALID_ARG_TYPE');
-    expect(codeOf(() => native.conv({ ...params, batch: -1 }, x().data, w().data, null, null))).toBe('ERR_OUT_OF_RANGE');
-    expect(codeOf(() => native.conv({ ...params, groups: 0 }, x().data, w().data, null, null))).toBe('ERR_OUT_OF_RANGE');
-    expect(codeOf(() => native.conv({ ...params, activation: 'nope' as 'none' }, x().data, w().data, null, null))).toBe('ERR_INVALID_ARG_VALUE');
-    expect(codeOf(() => native.conv({ ...params, batch: 2 ** 40, height: 2 ** 40 }, x().data, w().data, null, null))).toBe('ERR_TOO_LARGE');
+    expect(codeOf(() => native.conv(params, x().data, w().data, null, null as unknown as Float32Array))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(codeOf(() => native.conv(params, new Float64Array(72) as unknown as Float32Array, w().data, null, out()))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(codeOf(() => native.conv({ ...params, batch: -1 }, x().data, w().data, null, out()))).toBe('ERR_OUT_OF_RANGE');
+    expect(codeOf(() => native.conv({ ...params, groups: 0 }, x().data, w().data, null, out()))).toBe('ERR_OUT_OF_RANGE');
+    expect(codeOf(() => native.conv({ ...params, activation: 'nope' as 'none' }, x().data, w().data, null, out()))).toBe('ERR_INVALID_ARG_VALUE');
+    expect(codeOf(() => native.conv({ ...params, batch: 2 ** 40, height: 2 ** 40 }, x().data, w().data, null, out()))).toBe('ERR_TOO_LARGE');
     const input = x();
     expect(codeOf(() => native.conv({ ...params, outChannels: 4 }, input.data, new Float32Array(16), null, input.data))).toBe('ERR_OVERLAP');
     const shared = new Float32Array(new SharedArrayBuffer(72 * 4));
-    expect(codeOf(() => native.conv(params, shared, w().data, null, null))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(codeOf(() => native.conv(params, shared, w().data, null, out()))).toBe('ERR_INVALID_ARG_TYPE');
     const detached = x().data;
     structuredClone(detached.buffer, { transfer: [detached.buffer] });
-    expect(codeOf(() => native.conv(params, detached, w().data, null, null))).toBe('ERR_BUFFER_DETACHED');
+    expect(codeOf(() => native.conv(params, detached, w().data, null, out()))).toBe('ERR_BUFFER_DETACHED');
   });
 });

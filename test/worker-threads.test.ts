@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 
 import { conv1x1 } from '../lib/index';
-import { DIST_ENTRY, requireBuiltPackage } from './package-helpers';
+import { DIST_ENTRY, requireBuiltPackage, runNode } from './package-helpers';
 import { expectClose, referenceConv, seededFloats } from './reference';
 
 const WORKER_SOURCE = `
@@ -43,7 +43,8 @@ function runWorker(seed: number): Promise<{ allEqual: boolean; output: number[];
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     worker.once('message', resolve);
     worker.once('error', reject);
-    worker.once('exit', (code) => { if (code !== 0) reject(new Error(`worker exited with ${code}`)); });
+    // An exit before the message means the worker's event loop ran dry with calls still pending.
+    worker.once('exit', (code) => reject(new Error(`worker exited (code ${code}) before reporting`)));
   });
 }
 
@@ -105,5 +106,30 @@ describe('worker_threads', () => {
     }
     const y = conv1x1({ data: new Float32Array([1, 2]), shape: [1, 2, 1, 1] }, { data: new Float32Array([3, 4]), shape: [1, 2] });
     expect(Array.from(y.data)).toEqual([11]);
+  });
+
+  it('keeps the process alive while a call waits for a slot that another thread holds', () => {
+    requireBuiltPackage();
+    // The worker holds the only slot with back-to-back sync calls; the main thread's async call must
+    // wait for it, with nothing else keeping the main event loop alive (the worker is unref'd).
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const { conv1x1Async, backend } = require(${JSON.stringify(DIST_ENTRY)});
+      const worker = new Worker(\`
+        const { conv1x1 } = require(${JSON.stringify(DIST_ENTRY)});
+        const x = { data: new Float32Array(64 * 64 * 64), shape: [1, 64, 64, 64] };
+        const w = { data: new Float32Array(64 * 64), shape: [64, 64] };
+        const end = Date.now() + 300;
+        while (Date.now() < end) conv1x1(x, w);
+      \`, { eval: true });
+      worker.unref();
+      setTimeout(() => {
+        conv1x1Async({ data: new Float32Array([1, 2]), shape: [1, 2, 1, 1] }, { data: new Float32Array([3, 4]), shape: [1, 2] })
+          .then((y) => console.log('resolved ' + y.data[0] + ' with ' + backend().maxConcurrentCalls + ' slot(s)'));
+      }, 50);
+    `;
+    const run = runNode(['-e', script], { CONV1X1_THREADS: undefined });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^resolved 11 with \d+ slot/);
   });
 });

@@ -15,7 +15,7 @@ import {
   type ConvSpec,
 } from '../conv-spec';
 import { shapeError } from '../errors';
-import { elementCount, Tensor, type TensorLike } from '../tensor';
+import { allocateFloats, elementCount, readShape, Tensor, type TensorLike } from '../tensor';
 import { checkOptionNames, readInteger, readOptionsObject, type Activation, type Layout } from '../validate';
 
 export interface Conv1x1LayerOptions {
@@ -99,7 +99,7 @@ export class Conv1x1 {
   /** Shape of forward(input)'s result for an input of this shape. */
   outputShape(inputShape: readonly number[]): number[] {
     return callSync(() => {
-      if (!Array.isArray(inputShape) || inputShape.length !== 4) {
+      if (readShape(inputShape, 'inputShape').length !== 4) {
         throw shapeError(`inputShape must have 4 dimensions ${inputLayoutHint(this.#spec)}`);
       }
       elementCount(inputShape, 'inputShape');
@@ -112,7 +112,9 @@ export class Conv1x1 {
   forward(input: TensorLike, out?: TensorLike | null): Tensor {
     return callSync(() => {
       const { x, outData } = this.#prepare(input, out);
-      return Tensor.fromTrusted(this.#prepared.run(x.dims, x.data, outData), x.outputShape);
+      const output = outData ?? allocateFloats(elementCount(x.outputShape, 'output shape'));
+      this.#prepared.run(x.dims, x.data, output);
+      return Tensor.fromTrusted(output, x.outputShape);
     });
   }
 
@@ -120,7 +122,9 @@ export class Conv1x1 {
   forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
     return callAsync(async () => {
       const { x, outData } = this.#prepare(input, out);
-      return Tensor.fromTrusted(await this.#prepared.runAsync(x.dims, x.data, outData), x.outputShape);
+      const output = outData ?? allocateFloats(elementCount(x.outputShape, 'output shape'));
+      await this.#prepared.runAsync(x.dims, x.data, output, outData === null);
+      return Tensor.fromTrusted(output, x.outputShape);
     });
   }
 }

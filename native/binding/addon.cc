@@ -43,10 +43,12 @@ Napi::Value set_threads(const Napi::CallbackInfo& info) {
       throw_type_error(env, "ERR_INVALID_ARG_TYPE", "threads must be a number");
     }
     const double threads = info[0].As<Napi::Number>().DoubleValue();
-    if (!(threads >= 1 && threads <= 1024) || threads != static_cast<int>(threads)) {
-      throw_range_error(env, "ERR_OUT_OF_RANGE", "threads must be an integer from 1 to 1024");
+    BackendRegistry::instance().active();  // a backend that failed to load throws here too
+    const int cores = BackendRegistry::instance().cores();
+    if (!(threads >= 1 && threads <= cores) || threads != static_cast<int>(threads)) {
+      throw_range_error(env, "ERR_OUT_OF_RANGE",
+                        "threads must be an integer from 1 to " + std::to_string(cores));
     }
-    BackendRegistry::instance().active();
     BackendRegistry::instance().set_threads(static_cast<int>(threads));
     return env.Undefined();
   });
@@ -78,7 +80,7 @@ Napi::Value compute_stats(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
-  auto* state = new AddonState();
+  auto* state = new AddonState(env);
   env.SetInstanceData<AddonState>(state);
   state->prepared_conv_constructor = Napi::Persistent(PreparedConv::define(env));
   exports.Set("PreparedConv", state->prepared_conv_constructor.Value());

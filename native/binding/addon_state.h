@@ -8,6 +8,7 @@ namespace conv1x1 {
 namespace binding {
 
 struct AddonState {
+  explicit AddonState(Napi::Env env) : scheduler(env) {}
   AsyncScheduler scheduler;
   Napi::FunctionReference prepared_conv_constructor;
 };

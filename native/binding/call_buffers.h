@@ -1,6 +1,7 @@
 #pragma once
-// What every call checks before it runs: input, output and their sizes against the plan, and that
-// the output shares no memory with what is read.
+// What every call checks before it runs: input and output sizes against the plan, and that the
+// output shares no memory with what is read. The output is always given: the facade allocates new
+// ones in JS, where a failed allocation is a catchable RangeError (V8's native allocation aborts).
 #include <napi.h>
 
 #include "../core/plan.h"
@@ -12,20 +13,24 @@ namespace binding {
 
 struct CallBuffers {
   FloatView input;
-  FloatView out;  // empty when the call allocates its output
+  FloatView out;
   Napi::Float32Array out_array;
 };
 
 // Reads input (info[input_index]) and out (info[out_index]); checks lengths and overlap with the
-// extra views given (weights, bias) when they are JS memory.
+// other operands given (weights and bias, when they are JS memory).
 CallBuffers read_call_buffers(const Napi::CallbackInfo& info, size_t input_index, size_t out_index,
                               const ConvPlan& plan, const FloatView& weight, const FloatView& bias);
 
+// The bias argument: null/undefined for none, else a Float32Array of out_channels elements.
+FloatView read_bias(const Napi::Value& value, int64_t out_channels);
+
+// Whether an async call's `out` is private to the call (info[index] === true): an array the facade
+// allocated for it and shows nobody until the promise settles, so the worker may write it in place.
+bool read_out_is_private(const Napi::CallbackInfo& info, size_t index);
+
 // A private copy of the input for an async call: the caller may detach or reuse its array meanwhile.
 ScratchBuffer snapshot_input(const CallBuffers& buffers);
-
-// out, or a new Float32Array of the plan's output size.
-Napi::Float32Array output_array(Napi::Env env, const CallBuffers& buffers, const ConvPlan& plan);
 
 }  // namespace binding
 }  // namespace conv1x1

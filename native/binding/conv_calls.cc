@@ -31,10 +31,7 @@ FunctionalCall read_functional_call(const Napi::CallbackInfo& info) {
   call.plan = make_plan(params);
   call.weight = read_float32_array(info[2], "weight");
   require_length(call.weight, call.plan.weight_elements, "weight");
-  call.bias = read_optional_float32_array(info[3], "bias");
-  if (call.bias.data || !(info[3].IsNull() || info[3].IsUndefined())) {
-    require_length(call.bias, params.out_channels, "bias");
-  }
+  call.bias = read_bias(info[3], params.out_channels);
   call.buffers = read_call_buffers(info, 1, 4, call.plan, call.weight, call.bias);
   return call;
 }
@@ -45,10 +42,9 @@ Napi::Value conv_sync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     FunctionalCall call = read_functional_call(info);
-    Napi::Float32Array output = output_array(env, call.buffers, call.plan);
-    run_on_active_backend(call.plan, call.buffers.input.data, call.weight.data, false,
-                          call.bias.data, output.Data());
-    return output;
+    run_in_slot(call.plan, call.buffers.input.data, call.weight.data, false, call.bias.data,
+                call.buffers.out.data);
+    return call.buffers.out_array;
   });
 }
 
@@ -60,10 +56,9 @@ Napi::Value conv_async(const Napi::CallbackInfo& info) {
     // Snapshot what the call reads: the caller may detach or reuse its arrays while it runs.
     ScratchBuffer input = snapshot_input(call.buffers);
     auto weights = prepare_weights(call.plan, call.weight.data, call.bias.data);
-    const bool callers_out = !call.buffers.out_array.IsEmpty();
-    Napi::Float32Array output = output_array(env, call.buffers, call.plan);
     auto* worker = new ConvWorker(env, &addon_state(env).scheduler, call.plan, std::move(input),
-                                  std::move(weights), output, callers_out);
+                                  std::move(weights), call.buffers.out_array,
+                                  read_out_is_private(info, 5));
     Napi::Promise promise = worker->promise();
     addon_state(env).scheduler.submit(worker);
     return promise;

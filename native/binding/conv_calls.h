@@ -1,7 +1,7 @@
 #pragma once
 // The functional op, sync and async:
-//   conv(params, input, weight, bias | null, out | null) -> Float32Array
-//   convAsync(params, input, weight, bias | null, out | null) -> Promise<Float32Array>
+//   conv(params, input, weight, bias | null, out) -> out
+//   convAsync(params, input, weight, bias | null, out, outIsPrivate) -> Promise<out>
 // params: { batch, inChannels, height, width, outChannels, strideH, strideW, padH, padW, groups,
 //           layout: 'nchw' | 'nhwc', activation, negativeSlope }
 #include <napi.h>

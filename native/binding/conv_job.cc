@@ -16,11 +16,17 @@ std::shared_ptr<const PreparedWeights> prepare_weights(const ConvPlan& plan, con
   return prepared;
 }
 
-void run_on_active_backend(const ConvPlan& plan, const float* input, const float* weight,
-                           bool weight_pretransposed, const float* bias, float* output) {
+void run_in_slot(const ConvPlan& plan, const float* input, const float* weight,
+                 bool weight_pretransposed, const float* bias, float* output) {
+  BackendRegistry::instance().active();  // a backend that failed to load throws before we wait
+  ComputeSlot slot;
+  run_holding_slot(plan, input, weight, weight_pretransposed, bias, output);
+}
+
+void run_holding_slot(const ConvPlan& plan, const float* input, const float* weight,
+                      bool weight_pretransposed, const float* bias, float* output) {
   BackendRegistry& registry = BackendRegistry::instance();
   const GemmBackend& backend = registry.active();
-  ComputeSlot slot;
   ConvTensors tensors;
   tensors.input = input;
   tensors.weight = weight;

@@ -21,9 +21,12 @@ struct PreparedWeights {
 std::shared_ptr<const PreparedWeights> prepare_weights(const ConvPlan& plan, const float* weight,
                                                       const float* bias);
 
-// Runs plan over the given pointers on the active backend, holding a compute slot for the duration.
-void run_on_active_backend(const ConvPlan& plan, const float* input, const float* weight,
-                           bool weight_pretransposed, const float* bias, float* output);
+// Runs plan over the given pointers on the active backend. run_in_slot first waits for a compute
+// slot (sync calls); run_holding_slot is for a caller that already holds one (async workers).
+void run_in_slot(const ConvPlan& plan, const float* input, const float* weight,
+                 bool weight_pretransposed, const float* bias, float* output);
+void run_holding_slot(const ConvPlan& plan, const float* input, const float* weight,
+                      bool weight_pretransposed, const float* bias, float* output);
 
 }  // namespace binding
 }  // namespace conv1x1

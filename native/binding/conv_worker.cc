@@ -2,7 +2,6 @@
 
 #include <cstring>
 
-#include "../platform/compute_slots.h"
 #include "js_errors.h"
 
 namespace conv1x1 {
@@ -10,7 +9,7 @@ namespace binding {
 
 ConvWorker::ConvWorker(Napi::Env env, AsyncScheduler* scheduler, ConvPlan plan,
                        ScratchBuffer input, std::shared_ptr<const PreparedWeights> weights,
-                       Napi::Float32Array output, bool output_is_callers)
+                       Napi::Float32Array output, bool out_is_private)
     : Napi::AsyncWorker(env, "conv1x1"),
       scheduler_(scheduler),
       deferred_(Napi::Promise::Deferred::New(env)),
@@ -18,19 +17,27 @@ ConvWorker::ConvWorker(Napi::Env env, AsyncScheduler* scheduler, ConvPlan plan,
       input_(std::move(input)),
       weights_(std::move(weights)),
       output_ref_(Napi::Persistent(output)),
-      output_is_callers_(output_is_callers) {
-  if (output_is_callers_) {
+      out_is_private_(out_is_private) {
+  if (out_is_private_) {
+    output_data_ = output.Data();
+  } else {
     result_ = ScratchBuffer(static_cast<size_t>(plan_.output_elements));
     output_data_ = result_.data();
-  } else {
-    output_data_ = output.Data();  // a fresh array only this call can see until it resolves
   }
+}
+
+ConvWorker::~ConvWorker() { give_back_slot(); }  // work cancelled before it ran still held one
+
+void ConvWorker::give_back_slot() {
+  if (!holds_slot_) return;
+  holds_slot_ = false;
+  ComputeSlots::instance().release();
 }
 
 void ConvWorker::Execute() {
   try {
-    run_on_active_backend(plan_, input_.data(), weights_->weight.data(), weights_->pretransposed,
-                          weights_->bias.empty() ? nullptr : weights_->bias.data(), output_data_);
+    run_holding_slot(plan_, input_.data(), weights_->weight.data(), weights_->pretransposed,
+                     weights_->bias.empty() ? nullptr : weights_->bias.data(), output_data_);
   } catch (const Error& error) {
     core_error_ = true;
     error_code_ = error.code();
@@ -39,7 +46,12 @@ void ConvWorker::Execute() {
     core_error_ = true;
     error_code_ = ErrorCode::OutOfMemory;
     SetError("out of memory while running the convolution");
+  } catch (const std::exception& error) {
+    core_error_ = true;
+    error_code_ = ErrorCode::Internal;
+    SetError(error.what());
   }
+  give_back_slot();  // free for the next call before this one's result is delivered
 }
 
 // Completion runs on the JS thread, but also while a worker_thread's environment is being torn down
@@ -69,7 +81,7 @@ void ConvWorker::OnError(const Napi::Error& error) {
 void ConvWorker::settle_ok() {
   Napi::Env env = Env();
   Napi::Float32Array output = output_ref_.Value();
-  if (output_is_callers_) {
+  if (!out_is_private_) {
     // The caller's array may have been detached, transferred or resized while we ran.
     if (output.ArrayBuffer().IsDetached() ||
         static_cast<int64_t>(output.ElementLength()) != plan_.output_elements) {
@@ -86,9 +98,17 @@ void ConvWorker::settle_ok() {
   deferred_.Resolve(output);
 }
 
+AsyncScheduler::AsyncScheduler(Napi::Env env) : env_(env) {
+  wake_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                        "conv1x1 slot freed", 0, 1);
+  wake_.Unref(env);
+}
+
 AsyncScheduler::~AsyncScheduler() {
+  ComputeSlots::instance().remove_waiter(this);
   // The environment is going away: calls that never started are dropped with it.
   for (ConvWorker* worker : waiting_) delete worker;
+  wake_.Release();
 }
 
 void AsyncScheduler::submit(ConvWorker* worker) {
@@ -96,21 +116,35 @@ void AsyncScheduler::submit(ConvWorker* worker) {
   pump();
 }
 
-void AsyncScheduler::finished() {
-  --running_;
-  pump();
+void AsyncScheduler::finished() { pump(); }
+
+void AsyncScheduler::slot_freed() {
+  wake_.NonBlockingCall([this](Napi::Env, Napi::Function) { pump(); });
 }
 
 void AsyncScheduler::pump() {
-  while (!waiting_.empty() && running_ < ComputeSlots::instance().slots()) {
+  if (waiting_.empty()) return;
+  ComputeSlots& slots = ComputeSlots::instance();
+  // Listen before trying, so that a slot freed between a failed try and listening is not missed.
+  slots.add_waiter(this);
+  while (!waiting_.empty() && slots.try_acquire()) {
     ConvWorker* worker = waiting_.front();
+    worker->adopt_slot();
     try {
       worker->Queue();
     } catch (const Napi::Error&) {
-      return;  // the environment is shutting down; the destructor frees what still waits
+      worker->give_back_slot();  // the environment is shutting down; the destructor frees the rest
+      return;
     }
     waiting_.pop_front();
-    ++running_;
+  }
+  // While calls wait for a slot, the wake-up handle keeps the event loop alive: a pending promise
+  // alone does not, and the thread (or process) would end with the call never run.
+  if (waiting_.empty()) {
+    slots.remove_waiter(this);
+    wake_.Unref(env_);
+  } else {
+    wake_.Ref(env_);
   }
 }
 

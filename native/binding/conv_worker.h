@@ -1,15 +1,15 @@
 #pragma once
 // Async convolution: an AsyncWorker whose Execute touches only memory the job owns, settled as a
-// promise. Per environment, workers wait in a queue and at most as many run as there are compute
-// slots, so long calls never occupy the whole libuv pool (which fs and dns share).
+// promise. A worker takes its compute slot before it is handed to libuv's pool, so a libuv thread
+// never sits waiting for a slot: calls beyond the slots wait in their environment's queue, and a
+// freed slot, in any environment, wakes the queues that wait.
 #include <napi.h>
 
 #include <deque>
 #include <memory>
-#include <string>
-#include <vector>
 
 #include "../core/error.h"
+#include "../platform/compute_slots.h"
 #include "conv_job.h"
 #include "scratch_pool.h"
 
@@ -20,14 +20,19 @@ class AsyncScheduler;
 
 class ConvWorker : public Napi::AsyncWorker {
  public:
-  // output: a Float32Array created for this call (written in place), or the caller's `out`
-  // (written on completion from a private result buffer, if it is still attached and the same size).
   // input: a private snapshot of the caller's input, taken on the JS thread when the call is made.
+  // output: written in place when out_is_private (an array nobody else sees until the promise
+  // settles); otherwise the caller's `out`, written on completion from a private result buffer, if
+  // it is still attached and the same size.
   ConvWorker(Napi::Env env, AsyncScheduler* scheduler, ConvPlan plan, ScratchBuffer input,
              std::shared_ptr<const PreparedWeights> weights, Napi::Float32Array output,
-             bool output_is_callers);
+             bool out_is_private);
+  ~ConvWorker() override;
 
   Napi::Promise promise() { return deferred_.Promise(); }
+  // Called by the scheduler once it has taken a slot for this worker, just before Queue().
+  void adopt_slot() { holds_slot_ = true; }
+  void give_back_slot();
 
  protected:
   void Execute() override;
@@ -43,24 +48,28 @@ class ConvWorker : public Napi::AsyncWorker {
   ScratchBuffer input_;
   std::shared_ptr<const PreparedWeights> weights_;
   Napi::Reference<Napi::Float32Array> output_ref_;
-  bool output_is_callers_;
+  bool out_is_private_;
   float* output_data_ = nullptr;
   ScratchBuffer result_;
-  ErrorCode error_code_ = ErrorCode::OutOfMemory;
+  bool holds_slot_ = false;
+  ErrorCode error_code_ = ErrorCode::Internal;
   bool core_error_ = false;
 };
 
-class AsyncScheduler {
+class AsyncScheduler : public SlotWaiter {
  public:
-  ~AsyncScheduler();
+  explicit AsyncScheduler(Napi::Env env);
+  ~AsyncScheduler() override;
   void submit(ConvWorker* worker);
   void finished();
-  int running() const { return running_; }
+  // Any thread: a slot was freed somewhere; pump this environment's queue on its JS thread.
+  void slot_freed() override;
 
  private:
   void pump();
+  Napi::Env env_;
   std::deque<ConvWorker*> waiting_;
-  int running_ = 0;
+  Napi::ThreadSafeFunction wake_;
 };
 
 }  // namespace binding

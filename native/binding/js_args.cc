@@ -48,11 +48,6 @@ FloatView read_float32_array(const Napi::Value& value, const char* what) {
   return view;
 }
 
-FloatView read_optional_float32_array(const Napi::Value& value, const char* what) {
-  if (value.IsNull() || value.IsUndefined()) return FloatView{};
-  return read_float32_array(value, what);
-}
-
 void require_length(const FloatView& view, int64_t expected, const char* what) {
   if (view.length != expected) {
     throw Error(ErrorCode::ShapeMismatch, std::string(what) + " has " + std::to_string(view.length) +

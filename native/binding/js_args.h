@@ -18,8 +18,6 @@ struct FloatView {
 
 // A Float32Array over an ordinary, attached ArrayBuffer; anything else throws a TypeError naming `what`.
 FloatView read_float32_array(const Napi::Value& value, const char* what);
-// Like read_float32_array but null/undefined give an empty view.
-FloatView read_optional_float32_array(const Napi::Value& value, const char* what);
 void require_length(const FloatView& view, int64_t expected, const char* what);
 // Throws when two views share any byte.
 void require_disjoint(Napi::Env env, const FloatView& out, const FloatView& other, const char* what);

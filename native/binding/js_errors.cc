@@ -14,18 +14,19 @@ Napi::Error make_js_error(Napi::Env env, JsErrorKind kind, const char* code,
 
 const char* error_code_name(ErrorCode code) {
   switch (code) {
-    case ErrorCode::InvalidArgument: return "ERR_OUT_OF_RANGE";
+    case ErrorCode::OutOfRange: return "ERR_OUT_OF_RANGE";
     case ErrorCode::ShapeMismatch: return "ERR_SHAPE_MISMATCH";
     case ErrorCode::TooLarge: return "ERR_TOO_LARGE";
     case ErrorCode::BackendLoad: return "ERR_BLAS_LOAD";
     case ErrorCode::OutOfMemory: return "ERR_OUT_OF_MEMORY";
+    case ErrorCode::Internal: return "ERR_INTERNAL";
   }
   return "ERR_INTERNAL";
 }
 
 Napi::Error make_js_error(Napi::Env env, const Error& error) {
   JsErrorKind kind = JsErrorKind::Domain;
-  if (error.code() == ErrorCode::InvalidArgument || error.code() == ErrorCode::TooLarge) {
+  if (error.code() == ErrorCode::OutOfRange || error.code() == ErrorCode::TooLarge) {
     kind = JsErrorKind::Range;
   }
   return make_js_error(env, kind, error_code_name(error.code()), error.what());

@@ -30,6 +30,10 @@ auto guard(Napi::Env env, Body body) -> decltype(body()) {
     throw make_js_error(env, error);
   } catch (const std::bad_alloc&) {
     throw make_js_error(env, JsErrorKind::Domain, "ERR_OUT_OF_MEMORY", "out of memory");
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& error) {
+    throw make_js_error(env, JsErrorKind::Domain, "ERR_INTERNAL", error.what());
   }
 }
 

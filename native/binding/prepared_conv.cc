@@ -29,10 +29,7 @@ PreparedConv::PreparedConv(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pr
     ConvPlan plan = make_plan(probe);
     FloatView weight = read_float32_array(info[1], "weight");
     require_length(weight, plan.weight_elements, "weight");
-    FloatView bias = read_optional_float32_array(info[2], "bias");
-    if (!(info[2].IsNull() || info[2].IsUndefined())) {
-      require_length(bias, layer_params_.out_channels, "bias");
-    }
+    FloatView bias = read_bias(info[2], layer_params_.out_channels);
     weights_ = prepare_weights(plan, weight.data, bias.data);
   });
 }
@@ -51,10 +48,9 @@ Napi::Value PreparedConv::run(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     ConvPlan plan = plan_for(info);
     CallBuffers buffers = read_call_buffers(info, 1, 2, plan, FloatView{}, FloatView{});
-    Napi::Float32Array output = output_array(env, buffers, plan);
-    run_on_active_backend(plan, buffers.input.data, weights_->weight.data(), weights_->pretransposed,
-                          weights_->bias.empty() ? nullptr : weights_->bias.data(), output.Data());
-    return output;
+    run_in_slot(plan, buffers.input.data, weights_->weight.data(), weights_->pretransposed,
+                weights_->bias.empty() ? nullptr : weights_->bias.data(), buffers.out.data);
+    return buffers.out_array;
   });
 }
 
@@ -65,10 +61,8 @@ Napi::Value PreparedConv::run_async(const Napi::CallbackInfo& info) {
     CallBuffers buffers = read_call_buffers(info, 1, 2, plan, FloatView{}, FloatView{});
     BackendRegistry::instance().active();  // a backend that failed to load rejects now
     ScratchBuffer input = snapshot_input(buffers);
-    const bool callers_out = !buffers.out_array.IsEmpty();
-    Napi::Float32Array output = output_array(env, buffers, plan);
     auto* worker = new ConvWorker(env, &addon_state(env).scheduler, plan, std::move(input),
-                                  weights_, output, callers_out);
+                                  weights_, buffers.out_array, read_out_is_private(info, 3));
     Napi::Promise promise = worker->promise();
     addon_state(env).scheduler.submit(worker);
     return promise;

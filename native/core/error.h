@@ -7,11 +7,12 @@
 namespace conv1x1 {
 
 enum class ErrorCode {
-  InvalidArgument,  // a value outside its allowed range (RangeError)
+  OutOfRange,       // a value outside its allowed range (RangeError)
   ShapeMismatch,    // shapes that do not fit together (Conv1x1Error)
   TooLarge,         // sizes whose products overflow or exceed what one call can address (RangeError)
   BackendLoad,      // an explicitly requested BLAS that could not be used (Conv1x1Error)
   OutOfMemory,      // a scratch allocation failed (Conv1x1Error)
+  Internal,         // anything else native code threw: a bug to report (Conv1x1Error)
 };
 
 class Error : public std::runtime_error {

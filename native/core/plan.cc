@@ -10,7 +10,7 @@ namespace {
 
 void require_at_least(int64_t value, int64_t minimum, const char* name) {
   if (value < minimum) {
-    throw Error(ErrorCode::InvalidArgument, std::string(name) + " must be at least " +
+    throw Error(ErrorCode::OutOfRange, std::string(name) + " must be at least " +
                                                 std::to_string(minimum) + " but is " +
                                                 std::to_string(value));
   }
@@ -52,7 +52,7 @@ ConvPlan make_plan(const ConvParams& p) {
                     std::to_string(p.out_channels) + ")");
   }
   if (p.negative_slope != p.negative_slope) {
-    throw Error(ErrorCode::InvalidArgument, "negative_slope must be a number but is NaN");
+    throw Error(ErrorCode::OutOfRange, "negative_slope must be a number but is NaN");
   }
 
   ConvPlan plan;

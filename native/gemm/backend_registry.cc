@@ -30,13 +30,14 @@ std::atomic<const GemmBackend*>& active_pointer() {
   return pointer;
 }
 
+// CONV1X1_THREADS: threads per call, clamped to the cores; unset or not a positive integer: cores.
 int threads_from_environment(int cores) {
   const char* text = std::getenv("CONV1X1_THREADS");
   if (!text || !*text) return cores;
   char* end = nullptr;
   long value = std::strtol(text, &end, 10);
-  if (*end != '\0' || value < 1) return cores;  // documented: an invalid value is ignored
-  return value > 1024 ? 1024 : static_cast<int>(value);
+  if (*end != '\0' || value < 1) return cores;
+  return value > cores ? cores : static_cast<int>(value);
 }
 
 }  // namespace

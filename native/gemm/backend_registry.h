@@ -36,6 +36,7 @@ class BackendRegistry {
   // Threads per call; the number of concurrent calls becomes cores / threads. Waits for running calls.
   void set_threads(int threads);
   int threads() const;
+  int cores() const { return cores_; }
   // Switches between "blas" and "builtin" (for tests that run every case on every backend).
   // Returns false when that backend is not available in this process.
   bool select(const std::string& kind);
@@ -46,7 +47,6 @@ class BackendRegistry {
 
   std::unique_ptr<BuiltinBackend> builtin_;
   std::unique_ptr<BlasBackend> blas_;
-  const GemmBackend* active_ = nullptr;
   std::string load_error_;  // set when an explicitly named library failed
   std::string blas_note_;
   int cores_ = 1;

@@ -43,17 +43,25 @@ std::unique_ptr<BlasBackend> BlasBackend::load(const std::string& library, const
     blas->name_ = "openblas";
     blas->identified_ = true;
     blas->set_threads_ = lookup<void (*)(int)>(blas->library_, "openblas_set_num_threads");
-    blas->get_threads_ = lookup<int (*)()>(blas->library_, "openblas_get_num_threads");
+    // An OpenMP build keeps its thread count per calling thread: it is set on each of ours.
+    auto parallel = lookup<int (*)()>(blas->library_, "openblas_get_parallel");
+    constexpr int kOpenBlasOpenMp = 2;
+    blas->threads_per_calling_thread_ = parallel && parallel() == kOpenBlasOpenMp;
   } else if (lookup<void*>(blas->library_, "MKL_Get_Version_String")) {
+    // MKL_INTERFACE_LAYER=ILP64 in the environment would make libmkl_rt read 64-bit sizes.
+    auto set_layer = lookup<int (*)(int)>(blas->library_, "MKL_Set_Interface_Layer");
+    constexpr int kMklInterfaceLp64 = 0;
+    if (set_layer && set_layer(kMklInterfaceLp64) != kMklInterfaceLp64) {
+      *error = blas->path_ + " could not be switched to the 32-bit-integer (LP64) interface";
+      return nullptr;
+    }
     blas->name_ = "mkl";
     blas->identified_ = true;
     blas->set_threads_ = lookup<void (*)(int)>(blas->library_, "MKL_Set_Num_Threads");
-    blas->get_threads_ = lookup<int (*)()>(blas->library_, "MKL_Get_Max_Threads");
   } else if (lookup<void*>(blas->library_, "flexiblas_get_version")) {
     blas->name_ = "flexiblas";
     blas->identified_ = true;
     blas->set_threads_ = lookup<void (*)(int)>(blas->library_, "flexiblas_set_num_threads");
-    blas->get_threads_ = lookup<int (*)()>(blas->library_, "flexiblas_get_num_threads");
   } else if (auto blis_version = lookup<const char* (*)()>(blas->library_, "bli_info_get_version_str")) {
     blas->name_ = "blis";
     blas->identified_ = true;
@@ -70,8 +78,6 @@ void BlasBackend::set_threads(int threads) const {
   if (set_threads_) set_threads_(threads);
 }
 
-int BlasBackend::threads() const { return get_threads_ ? get_threads_() : 0; }
-
 void BlasBackend::sgemm(const GemmArgs& g) const {
   if (g.m <= 0 || g.n <= 0 || g.k <= 0) return;
   // Row-major leading dimensions bound the other sizes (lda >= K, ldb >= N or K, ldc >= N), so once
@@ -79,6 +85,11 @@ void BlasBackend::sgemm(const GemmArgs& g) const {
   if (g.lda > int_limit_ || g.ldb > int_limit_ || g.ldc > int_limit_) {
     fallback_->sgemm(g);
     return;
+  }
+  if (threads_per_calling_thread_) {
+    thread_local bool single_threaded = false;
+    if (!single_threaded) set_threads(1);
+    single_threaded = true;
   }
   for (int64_t i = 0; i < g.m; i += int_limit_) {
     const int64_t m = std::min(int_limit_, g.m - i);

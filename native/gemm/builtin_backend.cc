@@ -1,5 +1,6 @@
 #include "builtin_backend.h"
 
+#include <cstddef>
 #include <vector>
 
 #include "../kernels/gemm_blocked.h"

@@ -4,7 +4,6 @@
 // only: the core splits a convolution into tiles and spreads those over threads itself. Sizes are 64-bit here; a backend with
 // 32-bit limits splits or refuses the call itself.
 #include <cstdint>
-#include <string>
 
 namespace conv1x1 {
 

@@ -75,7 +75,7 @@ class ThreadPool {
     for (int i = 0; i < workers; ++i) {
       try {
         std::thread(&ThreadPool::run_worker, this).detach();
-      } catch (const std::system_error&) {
+      } catch (...) {
         break;  // fewer helpers: callers do the rest of their own work
       }
     }
@@ -126,7 +126,12 @@ void parallel_for(int64_t count, int threads, const std::function<void(int64_t)>
   job->fn = &fn;
   job->count = count;
   const int64_t helpers = (threads - 1 < count - 1) ? threads - 1 : count - 1;
-  ThreadPool::instance().offer(job, helpers);
+  try {
+    ThreadPool::instance().offer(job, helpers);
+  } catch (...) {
+    // No helper could be asked (out of memory): the caller does all the work. Helpers that were
+    // asked before the failure still join in, and we wait for them below before fn goes away.
+  }
   job->work();
   std::unique_lock<std::mutex> lock(job->mutex);
   job->finished.wait(lock, [&] { return job->done == job->count; });

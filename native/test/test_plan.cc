@@ -23,11 +23,12 @@ namespace {
 
 const char* code_name(ErrorCode code) {
   switch (code) {
-    case ErrorCode::InvalidArgument: return "InvalidArgument";
+    case ErrorCode::OutOfRange: return "OutOfRange";
     case ErrorCode::ShapeMismatch: return "ShapeMismatch";
     case ErrorCode::TooLarge: return "TooLarge";
     case ErrorCode::BackendLoad: return "BackendLoad";
     case ErrorCode::OutOfMemory: return "OutOfMemory";
+    case ErrorCode::Internal: return "Internal";
   }
   return "?";
 }
@@ -63,18 +64,18 @@ void test_invalid_parameters() {
   };
   const int64_t big = int64_t{1} << 40;
   const Case cases[] = {
-      {"batch -1", &ConvParams::batch, -1, ErrorCode::InvalidArgument},
-      {"in_channels -4", &ConvParams::in_channels, -4, ErrorCode::InvalidArgument},
-      {"height -1", &ConvParams::height, -1, ErrorCode::InvalidArgument},
-      {"width -3", &ConvParams::width, -3, ErrorCode::InvalidArgument},
-      {"out_channels -1", &ConvParams::out_channels, -1, ErrorCode::InvalidArgument},
-      {"stride_h 0", &ConvParams::stride_h, 0, ErrorCode::InvalidArgument},
-      {"stride_w 0", &ConvParams::stride_w, 0, ErrorCode::InvalidArgument},
-      {"stride_h -2", &ConvParams::stride_h, -2, ErrorCode::InvalidArgument},
-      {"pad_h -1", &ConvParams::pad_h, -1, ErrorCode::InvalidArgument},
-      {"pad_w -1", &ConvParams::pad_w, -1, ErrorCode::InvalidArgument},
-      {"groups 0", &ConvParams::groups, 0, ErrorCode::InvalidArgument},
-      {"groups -2", &ConvParams::groups, -2, ErrorCode::InvalidArgument},
+      {"batch -1", &ConvParams::batch, -1, ErrorCode::OutOfRange},
+      {"in_channels -4", &ConvParams::in_channels, -4, ErrorCode::OutOfRange},
+      {"height -1", &ConvParams::height, -1, ErrorCode::OutOfRange},
+      {"width -3", &ConvParams::width, -3, ErrorCode::OutOfRange},
+      {"out_channels -1", &ConvParams::out_channels, -1, ErrorCode::OutOfRange},
+      {"stride_h 0", &ConvParams::stride_h, 0, ErrorCode::OutOfRange},
+      {"stride_w 0", &ConvParams::stride_w, 0, ErrorCode::OutOfRange},
+      {"stride_h -2", &ConvParams::stride_h, -2, ErrorCode::OutOfRange},
+      {"pad_h -1", &ConvParams::pad_h, -1, ErrorCode::OutOfRange},
+      {"pad_w -1", &ConvParams::pad_w, -1, ErrorCode::OutOfRange},
+      {"groups 0", &ConvParams::groups, 0, ErrorCode::OutOfRange},
+      {"groups -2", &ConvParams::groups, -2, ErrorCode::OutOfRange},
       {"groups 3 with 4 channels", &ConvParams::groups, 3, ErrorCode::ShapeMismatch},
       {"groups 8 with 4 channels", &ConvParams::groups, 8, ErrorCode::ShapeMismatch},
       {"pad_h 2^62 (2·pad overflows)", &ConvParams::pad_h, int64_t{1} << 62, ErrorCode::TooLarge},
@@ -94,7 +95,7 @@ void test_invalid_parameters() {
 
   p = valid_params();
   p.negative_slope = std::nanf("");
-  expect_plan_error(p, ErrorCode::InvalidArgument, "negative_slope NaN");
+  expect_plan_error(p, ErrorCode::OutOfRange, "negative_slope NaN");
 
   p = valid_params();
   p.height = p.width = big;
