@@ -4,6 +4,7 @@ import * as path from 'node:path';
 
 import nodeGypBuild from 'node-gyp-build';
 
+import type { BackendInfo } from './backend';
 import { Conv1x1Error, ErrorCodes } from './errors';
 
 export type NativeActivation =
@@ -39,17 +40,6 @@ export interface NativeInputDims {
 
 export type NativeConvParams = NativeLayerParams & NativeInputDims;
 
-export interface NativeBackendInfo {
-  name: string;
-  path: string | null;
-  version: string | null;
-  simd: string;
-  threads: number;
-  maxConcurrentCalls: number;
-  cores: number;
-  note: string | null;
-  available: string[];
-}
 
 /**
  * Outputs are always passed in (the facade allocates new ones, where a failed allocation is a
@@ -82,7 +72,7 @@ export interface NativeBinding {
     weight: Float32Array,
     bias: Float32Array | null,
   ) => NativePreparedConv;
-  backendInfo(): NativeBackendInfo;
+  backendInfo(): BackendInfo;
   setThreads(threads: number): void;
   selectBackend(kind: 'blas' | 'builtin'): boolean;
   computeStats(reset?: boolean): { peakConcurrentCalls: number; slots: number; threadsPerCall: number };

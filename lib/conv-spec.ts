@@ -14,6 +14,34 @@ import {
   type Layout,
 } from './validate';
 
+/** The convolution options that the functional op and the layer share. */
+export interface ConvOptions {
+  /** Float32Array or tensor of shape [Cout]. */
+  bias?: Float32Array | TensorLike | null;
+  /** A number or [h, w]; default 1. */
+  stride?: number | readonly [number, number];
+  /** Zero padding, a number or [h, w]; default 0. Border outputs are act(bias). */
+  padding?: number | readonly [number, number];
+  /** Default 1; must divide Cin and Cout. */
+  groups?: number;
+  /** Default 'none'. */
+  activation?: Activation;
+  /** Slope of leaky_relu for x < 0; default 0.01. */
+  negativeSlope?: number;
+  /** 'nchw' (default): input [N, C, H, W]; 'nhwc': input [N, H, W, C]. */
+  layout?: Layout;
+}
+
+export const CONV_OPTION_NAMES: readonly string[] = [
+  'bias',
+  'stride',
+  'padding',
+  'groups',
+  'activation',
+  'negativeSlope',
+  'layout',
+];
+
 export interface ConvSpec {
   stride: [number, number];
   padding: [number, number];

@@ -3,6 +3,8 @@ import { callAsync, callSync } from './async-call';
 import { native, type NativeConvParams } from './binding';
 import {
   checkGroups,
+  CONV_OPTION_NAMES,
+  type ConvOptions,
   nativeLayerParams,
   readBias,
   readConvSpec,
@@ -11,28 +13,14 @@ import {
   readWeight,
 } from './conv-spec';
 import { allocateFloats, Tensor, type TensorLike } from './tensor';
-import { checkOptionNames, readOptionsObject, type Activation, type Layout } from './validate';
+import { checkOptionNames, readOptionsObject } from './validate';
 
-export interface Conv1x1Options {
-  /** Float32Array or tensor of shape [Cout]. */
-  bias?: Float32Array | TensorLike | null;
-  /** A number or [h, w]; default 1. */
-  stride?: number | readonly [number, number];
-  /** Zero padding, a number or [h, w]; default 0. Border outputs are act(bias). */
-  padding?: number | readonly [number, number];
-  /** Default 1; must divide Cin and Cout. */
-  groups?: number;
-  /** Default 'none'. */
-  activation?: Activation;
-  /** Slope of leaky_relu for x < 0; default 0.01. */
-  negativeSlope?: number;
-  /** 'nchw' (default): input [N, C, H, W]; 'nhwc': input [N, H, W, C]. */
-  layout?: Layout;
+export interface Conv1x1Options extends ConvOptions {
   /** Where to write the result; must have exactly the output shape. */
   out?: TensorLike | null;
 }
 
-const OPTION_NAMES = ['bias', 'stride', 'padding', 'groups', 'activation', 'negativeSlope', 'layout', 'out'];
+const OPTION_NAMES = [...CONV_OPTION_NAMES, 'out'];
 
 interface PreparedCall {
   params: NativeConvParams;

@@ -4,6 +4,8 @@ import { callAsync, callSync } from '../async-call';
 import { native, type NativePreparedConv } from '../binding';
 import {
   checkGroups,
+  CONV_OPTION_NAMES,
+  type ConvOptions,
   nativeLayerParams,
   readBias,
   readConvSpec,
@@ -18,34 +20,16 @@ import { shapeError } from '../errors';
 import { allocateFloats, elementCount, readShape, Tensor, type TensorLike } from '../tensor';
 import { checkOptionNames, readInteger, readOptionsObject, type Activation, type Layout } from '../validate';
 
-export interface Conv1x1LayerOptions {
+export interface Conv1x1LayerOptions extends ConvOptions {
   inChannels: number;
   outChannels: number;
   /** [outChannels, inChannels/groups] or [outChannels, inChannels/groups, 1, 1]. */
   weight: TensorLike;
-  bias?: Float32Array | TensorLike | null;
-  stride?: number | readonly [number, number];
-  padding?: number | readonly [number, number];
-  groups?: number;
-  activation?: Activation;
-  negativeSlope?: number;
-  layout?: Layout;
 }
 
 const LAYER_EXPECTS = 'the Conv1x1 layer expects';
 
-const OPTION_NAMES = [
-  'inChannels',
-  'outChannels',
-  'weight',
-  'bias',
-  'stride',
-  'padding',
-  'groups',
-  'activation',
-  'negativeSlope',
-  'layout',
-];
+const OPTION_NAMES = ['inChannels', 'outChannels', 'weight', ...CONV_OPTION_NAMES];
 
 export class Conv1x1 {
   readonly inChannels: number;
