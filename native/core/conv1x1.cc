@@ -51,11 +51,13 @@ int64_t round_up(int64_t value, int64_t quantum) { return (value + quantum - 1) 
 
 // How many pieces each of `blocks` independent products of `macs` multiply-adds should be cut into
 // so that `threads` threads all get work, without making pieces too small to be worth a thread.
-int64_t pieces_per_block(int64_t blocks, int64_t macs, int threads) {
+// (The work is a double: a product of three sizes can exceed 64 bits.)
+int64_t pieces_per_block(int64_t blocks, double macs, int threads) {
   if (blocks >= threads) return 1;
   const int64_t for_threads = (threads + blocks - 1) / blocks;
-  const int64_t for_work = macs / kMinTileMacs;
-  return std::max<int64_t>(1, std::min(for_threads, for_work));
+  const double for_work = macs / static_cast<double>(kMinTileMacs);
+  return for_work < static_cast<double>(for_threads) ? std::max<int64_t>(1, static_cast<int64_t>(for_work))
+                                                     : for_threads;
 }
 
 // Splits an extent into pieces of about `target` (in whole quanta), more of them when there are
@@ -74,7 +76,8 @@ void nchw_tiles(const ConvPlan& plan, const float* source, float* destination, i
                 const ConvTensors& t, int threads, std::vector<Tile>* tiles) {
   const ConvParams& p = plan.params;
   const int64_t cin_g = plan.in_channels_per_group, cout_g = plan.out_channels_per_group;
-  const int64_t wanted = pieces_per_block(p.batch * p.groups, cout_g * columns * cin_g, threads);
+  const int64_t wanted =
+      pieces_per_block(p.batch * p.groups, static_cast<double>(cout_g) * columns * cin_g, threads);
   const bool split_columns = columns >= cout_g;
   const int64_t width = split_columns
       ? piece_size(columns, kTileOutputFloats / std::max<int64_t>(cout_g, 1), kColumnQuantum, wanted)
@@ -112,7 +115,8 @@ void nhwc_tiles(const ConvPlan& plan, const float* source, float* destination, i
                 const ConvTensors& t, int threads, std::vector<Tile>* tiles) {
   const ConvParams& p = plan.params;
   const int64_t cin_g = plan.in_channels_per_group, cout_g = plan.out_channels_per_group;
-  const int64_t wanted = pieces_per_block(p.groups, rows * cout_g * cin_g, threads);
+  const int64_t wanted =
+      pieces_per_block(p.groups, static_cast<double>(rows) * cout_g * cin_g, threads);
   const int64_t height =
       piece_size(rows, kTileOutputFloats / std::max<int64_t>(cout_g, 1), kRowQuantum, wanted);
   for (int64_t g = 0; g < p.groups; ++g) {
