@@ -78,7 +78,7 @@ void BackendRegistry::choose_blas() {
     }
     if (!blas_) blas_note_ = "no optimized CBLAS library found (first error: " + error + ")";
   }
-  if (blas_) blas_->set_threads(1);
+  if (blas_) blas_->use_single_thread();
 }
 
 const GemmBackend& BackendRegistry::active() const {

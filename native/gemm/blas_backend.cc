@@ -43,6 +43,7 @@ std::unique_ptr<BlasBackend> BlasBackend::load(const std::string& library, const
     blas->name_ = "openblas";
     blas->identified_ = true;
     blas->set_threads_ = lookup<void (*)(int)>(blas->library_, "openblas_set_num_threads");
+    blas->shutdown_threads_ = lookup<int (*)()>(blas->library_, "blas_thread_shutdown_");
     // An OpenMP build keeps its thread count per calling thread: it is set on each of ours.
     auto parallel = lookup<int (*)()>(blas->library_, "openblas_get_parallel");
     constexpr int kOpenBlasOpenMp = 2;
@@ -74,8 +75,12 @@ std::unique_ptr<BlasBackend> BlasBackend::load(const std::string& library, const
   return blas;
 }
 
-void BlasBackend::set_threads(int threads) const {
-  if (set_threads_) set_threads_(threads);
+void BlasBackend::use_single_thread() const {
+  if (set_threads_) set_threads_(1);
+  // OpenBLAS started its worker threads when it loaded, and they spin for a while (~0.1 s) before
+  // they sleep, taking a core from our tiles. With one thread OpenBLAS never needs them again
+  // (it restarts them only for a threaded call), so they are stopped, as its fork handler does.
+  if (shutdown_threads_) shutdown_threads_();
 }
 
 void BlasBackend::sgemm(const GemmArgs& g) const {
@@ -88,7 +93,7 @@ void BlasBackend::sgemm(const GemmArgs& g) const {
   }
   if (threads_per_calling_thread_) {
     thread_local bool single_threaded = false;
-    if (!single_threaded) set_threads(1);
+    if (!single_threaded && set_threads_) set_threads_(1);
     single_threaded = true;
   }
   for (int64_t i = 0; i < g.m; i += int_limit_) {

@@ -33,9 +33,9 @@ class BlasBackend : public GemmBackend {
   // An optimized implementation that says what it is (OpenBLAS, MKL, BLIS, FlexiBLAS, Accelerate)
   // rather than a bare libblas, which may be the slow reference one.
   bool identified() const { return identified_; }
-  // The library's own thread count; a no-op where it has no such call. Kept at 1: the core runs
-  // tiles on its own threads, and a BLAS pool would spin beside them.
-  void set_threads(int threads) const;
+  // Sets the library's own thread count to 1 (where it has such a call) and stops its idle threads:
+  // the core runs tiles on its own threads, and a BLAS pool would spin beside them.
+  void use_single_thread() const;
 
  private:
   BlasBackend() = default;
@@ -43,6 +43,7 @@ class BlasBackend : public GemmBackend {
   DynamicLibrary library_;
   CblasSgemm sgemm_ = nullptr;
   void (*set_threads_)(int) = nullptr;
+  int (*shutdown_threads_)() = nullptr;
   bool threads_per_calling_thread_ = false;  // OpenMP OpenBLAS: set on every thread that calls
   const GemmBackend* fallback_ = nullptr;
   int64_t int_limit_ = 2147483647;
