@@ -1,5 +1,11 @@
 export { conv1x1, conv1x1Async, type Conv1x1Options } from './conv';
 export { Conv1x1, type Conv1x1LayerOptions } from './layers/conv1x1';
+export { Linear, type LinearOptions } from './layers/linear';
+export { GlobalAvgPool, Flatten } from './layers/pooling';
+export { Residual, type ResidualOptions } from './layers/residual';
+export { Sequential } from './layers/sequential';
+export { fuseBatchNorm, type BatchNormParameters } from './layers/batchnorm';
+export type { Layer } from './layers/layer';
 export { Tensor, type TensorLike } from './tensor';
 export { backend, setThreads, type BackendInfo } from './backend';
 export { Conv1x1Error, ErrorCodes, type ErrorCode } from './errors';

@@ -19,6 +19,7 @@ import {
 import { shapeError } from '../errors';
 import { allocateFloats, elementCount, readShape, Tensor, type TensorLike } from '../tensor';
 import { checkOptionNames, readInteger, readOptionsObject, type Activation, type Layout } from '../validate';
+import { foldableWeights, forwardIntoPrivate, type FoldableWeights, type Layer } from './layer';
 
 export interface Conv1x1LayerOptions extends ConvOptions {
   inChannels: number;
@@ -29,9 +30,14 @@ export interface Conv1x1LayerOptions extends ConvOptions {
 
 const LAYER_EXPECTS = 'the Conv1x1 layer expects';
 
+function nhwcAsNchw([batch, height, width, channels]: number[]): number[] {
+  return [batch, channels, height, width];
+}
+
 const OPTION_NAMES = ['inChannels', 'outChannels', 'weight', ...CONV_OPTION_NAMES];
 
-export class Conv1x1 {
+export class Conv1x1 implements Layer {
+  readonly kind = 'Conv1x1';
   readonly inChannels: number;
   readonly outChannels: number;
   readonly stride: readonly [number, number];
@@ -42,6 +48,9 @@ export class Conv1x1 {
   readonly layout: Layout;
   readonly #spec: ConvSpec;
   readonly #prepared: NativePreparedConv;
+  // Copies kept for batch-norm folding (fuseBatchNorm builds a new layer from them).
+  readonly #weight: Float32Array;
+  readonly #bias: Float32Array | null;
 
   constructor(options: Conv1x1LayerOptions) {
     const opts = readOptionsObject(options, 'Conv1x1 options');
@@ -64,6 +73,8 @@ export class Conv1x1 {
       () => new native.PreparedConv(nativeLayerParams(spec, inChannels, outChannels), weight.data, bias),
     );
     this.#spec = spec;
+    this.#weight = new Float32Array(weight.data);
+    this.#bias = bias ? new Float32Array(bias) : null;
     this.inChannels = inChannels;
     this.outChannels = outChannels;
     this.stride = Object.freeze([...spec.stride]) as unknown as readonly [number, number];
@@ -104,10 +115,45 @@ export class Conv1x1 {
 
   /** Runs on a worker thread; the input is snapshotted when the call is made. */
   forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
+    return this.#runAsync(input, out, false);
+  }
+
+  /** 2 · N · Cout · (Cin / groups) · OH · OW. */
+  flops(inputShape: readonly number[]): number {
+    const [batch, , height, width] = this.layout === 'nchw' ? this.outputShape(inputShape) : nhwcAsNchw(this.outputShape(inputShape));
+    return 2 * batch * this.outChannels * (this.inChannels / this.groups) * height * width;
+  }
+
+  [forwardIntoPrivate](input: TensorLike, out: TensorLike): Promise<Tensor> {
+    return this.#runAsync(input, out, true);
+  }
+
+  [foldableWeights](): FoldableWeights {
+    return {
+      channels: this.outChannels,
+      weight: new Float32Array(this.#weight),
+      bias: this.#bias ? new Float32Array(this.#bias) : null,
+      rebuild: (weight, bias) =>
+        new Conv1x1({
+          inChannels: this.inChannels,
+          outChannels: this.outChannels,
+          weight: { data: weight, shape: [this.outChannels, this.inChannels / this.groups] },
+          bias,
+          stride: this.stride,
+          padding: this.padding,
+          groups: this.groups,
+          activation: this.activation,
+          negativeSlope: this.negativeSlope,
+          layout: this.layout,
+        }),
+    };
+  }
+
+  #runAsync(input: TensorLike, out: TensorLike | null | undefined, outIsPrivate: boolean): Promise<Tensor> {
     return callAsync(async () => {
       const { x, outData } = this.#prepare(input, out);
       const output = outData ?? allocateFloats(elementCount(x.outputShape, 'output shape'));
-      await this.#prepared.runAsync(x.dims, x.data, output, outData === null);
+      await this.#prepared.runAsync(x.dims, x.data, output, outIsPrivate || outData === null);
       return Tensor.fromTrusted(output, x.outputShape);
     });
   }

@@ -1,0 +1,52 @@
+// What every layer offers, so that Sequential, Residual and the model loader can compose them.
+import type { Tensor, TensorLike } from '../tensor';
+
+export interface Layer {
+  /** The layer's kind, as in error messages: 'Conv1x1', 'Linear', … */
+  readonly kind: string;
+  /** Shape of forward(input) for an input of this shape; throws like forward would. */
+  outputShape(inputShape: readonly number[]): number[];
+  /** Runs on the calling thread; writes into `out` when given (exactly the output shape). */
+  forward(input: TensorLike, out?: TensorLike | null): Tensor;
+  /** Runs on a worker thread when the work is native; the input is snapshotted at the call. */
+  forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor>;
+  /** Floating-point operations of one forward pass on an input of this shape (for GFLOP/s). */
+  flops(inputShape: readonly number[]): number;
+}
+
+/**
+ * An async forward whose input and `out` are both buffers that only the caller uses until the
+ * promise settles (Sequential's intermediates): the output is written in place, skipping the copy
+ * a user's `out` needs, and the input need not be snapshotted by JavaScript-side layers.
+ */
+export const forwardIntoPrivate: unique symbol = Symbol('conv1x1.forwardIntoPrivate');
+
+/** Layers with one weight row per output channel, which batch-norm folding rescales. */
+export const foldableWeights: unique symbol = Symbol('conv1x1.foldableWeights');
+
+export interface FoldableWeights {
+  /** Output channels: the rows of `weight`. */
+  channels: number;
+  /** A copy of the weights, one contiguous row per output channel. */
+  weight: Float32Array;
+  /** A copy of the bias, or null. */
+  bias: Float32Array | null;
+  /** The same layer with these weights and bias. */
+  rebuild(weight: Float32Array, bias: Float32Array): Layer;
+}
+
+export interface PrivateOutputLayer extends Layer {
+  [forwardIntoPrivate](input: TensorLike, out: TensorLike): Promise<Tensor>;
+}
+
+export interface FoldableLayer extends Layer {
+  [foldableWeights](): FoldableWeights;
+}
+
+export function hasPrivateOutput(layer: Layer): layer is PrivateOutputLayer {
+  return typeof (layer as Partial<PrivateOutputLayer>)[forwardIntoPrivate] === 'function';
+}
+
+export function isFoldable(layer: Layer): layer is FoldableLayer {
+  return typeof (layer as Partial<FoldableLayer>)[foldableWeights] === 'function';
+}

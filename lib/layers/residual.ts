@@ -1,0 +1,82 @@
+// Residual(block): y = act(block(x) + x), the skip connection of ResNet and MobileNetV2 blocks. The
+// block's output shape must equal its input's. The add runs in JavaScript, in place on the output.
+import { activationFunction } from '../activation';
+import { shapeError } from '../errors';
+import { readTensor, type Tensor, type TensorLike } from '../tensor';
+import { ACTIVATIONS, checkOptionNames, readChoice, readFiniteNumber, readOptionsObject, type Activation } from '../validate';
+import { forwardIntoPrivate, hasPrivateOutput, type Layer } from './layer';
+
+export interface ResidualOptions {
+  /** Applied after the add (ResNet: 'relu'; MobileNetV2: 'none', the default). */
+  activation?: Activation;
+  negativeSlope?: number;
+}
+
+export class Residual implements Layer {
+  readonly kind = 'Residual';
+  readonly block: Layer;
+  readonly activation: Activation;
+  readonly #activate: (x: number) => number;
+
+  constructor(block: Layer, options?: ResidualOptions) {
+    if (!block || typeof (block as Layer).forward !== 'function' || typeof (block as Layer).outputShape !== 'function') {
+      throw shapeError('Residual needs a layer (an object with forward, forwardAsync and outputShape)');
+    }
+    const opts = readOptionsObject(options, 'Residual options');
+    checkOptionNames(opts, ['activation', 'negativeSlope'], 'Residual options');
+    this.block = block;
+    this.activation = readChoice(opts.activation, 'Residual options.activation', ACTIVATIONS, 'none');
+    this.#activate = activationFunction(this.activation, readFiniteNumber(opts.negativeSlope, 'Residual options.negativeSlope', 0.01));
+  }
+
+  outputShape(inputShape: readonly number[]): number[] {
+    const shape = this.block.outputShape(inputShape);
+    if (shape.length !== inputShape.length || shape.some((d, i) => d !== inputShape[i])) {
+      throw shapeError(
+        `Residual: the block (${this.block.kind}) turns [${inputShape.join(', ')}] into [${shape.join(', ')}]; ` +
+          'a residual add needs the same shape',
+      );
+    }
+    return shape;
+  }
+
+  forward(input: TensorLike, out?: TensorLike | null): Tensor {
+    const x = readTensor(input, 'input');
+    this.outputShape(x.shape);
+    return this.#add(this.block.forward(x, out), x.data);
+  }
+
+  async forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
+    const x = readTensor(input, 'input');
+    this.outputShape(x.shape);
+    // The skip input is read after the block finishes: keep a copy, as the async block did.
+    const skip = new Float32Array(x.data);
+    return this.#add(await this.block.forwardAsync(x, out), skip);
+  }
+
+  // For Sequential, whose input buffer stays untouched until this call settles: no copy of the skip.
+  async [forwardIntoPrivate](input: TensorLike, out: TensorLike): Promise<Tensor> {
+    const x = readTensor(input, 'input');
+    this.outputShape(x.shape);
+    const skip = x.data;
+    const y = hasPrivateOutput(this.block)
+      ? await this.block[forwardIntoPrivate](x, out)
+      : await this.block.forwardAsync(x, out);
+    return this.#add(y, skip);
+  }
+
+  flops(inputShape: readonly number[]): number {
+    return this.block.flops(inputShape) + inputShape.reduce((a, b) => a * b, 1);
+  }
+
+  #add(y: Tensor, skip: Float32Array): Tensor {
+    const data = y.data;
+    const activate = this.#activate;
+    if (this.activation === 'none') {
+      for (let i = 0; i < data.length; i++) data[i] += skip[i];
+    } else {
+      for (let i = 0; i < data.length; i++) data[i] = activate(data[i] + skip[i]);
+    }
+    return y;
+  }
+}
