@@ -20,6 +20,8 @@ export const ErrorCodes = {
   OVERLAP: 'ERR_OVERLAP',
   /** CONV1X1_BLAS named a library that could not be used (Conv1x1Error). */
   BLAS_LOAD: 'ERR_BLAS_LOAD',
+  /** A model spec that is not valid JSON, has unknown layer types or keys, or misses fields (Conv1x1Error). */
+  MODEL_SPEC: 'ERR_MODEL_SPEC',
   /** The native addon could not be loaded (Conv1x1Error). */
   NATIVE_LOAD: 'ERR_NATIVE_LOAD',
   /** Scratch or output memory could not be allocated (Conv1x1Error). */

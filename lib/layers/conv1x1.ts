@@ -19,7 +19,11 @@ import {
 import { shapeError } from '../errors';
 import { allocateFloats, elementCount, readShape, Tensor, type TensorLike } from '../tensor';
 import { checkOptionNames, readInteger, readOptionsObject, type Activation, type Layout } from '../validate';
+import { readBatchNormWeights, type FromWeightsBatchNorm, type TensorSource } from '../model/tensor-source';
+import { fuseBatchNorm } from './batchnorm';
 import { foldableWeights, forwardIntoPrivate, type FoldableWeights, type Layer } from './layer';
+
+export interface Conv1x1FromWeightsOptions extends Omit<ConvOptions, 'bias'>, FromWeightsBatchNorm {}
 
 export interface Conv1x1LayerOptions extends ConvOptions {
   inChannels: number;
@@ -83,6 +87,25 @@ export class Conv1x1 implements Layer {
     this.activation = spec.activation;
     this.negativeSlope = spec.negativeSlope;
     this.layout = spec.layout;
+  }
+
+  /**
+   * The layer stored under a PyTorch prefix: `<prefix>.weight` ([Cout, Cin/g] or [Cout, Cin/g, 1, 1]),
+   * `<prefix>.bias` when present, and a following batch norm folded in when `batchNorm` names one.
+   */
+  static fromWeights(store: TensorSource, prefix: string, options: Conv1x1FromWeightsOptions = {}): Conv1x1 {
+    const { batchNorm, eps, ...convOptions } = options;
+    const weight = store.tensor(`${prefix}.weight`);
+    const outChannels = weight.shape[0] ?? 0;
+    const groups = convOptions.groups ?? 1;
+    const layer = new Conv1x1({
+      ...convOptions,
+      inChannels: (weight.shape[1] ?? 0) * groups,
+      outChannels,
+      weight,
+      bias: store.has(`${prefix}.bias`) ? store.tensor(`${prefix}.bias`, [outChannels]) : null,
+    });
+    return batchNorm ? fuseBatchNorm(layer, readBatchNormWeights(store, batchNorm, outChannels, eps)) : layer;
   }
 
   #prepare(input: unknown, out: unknown) {

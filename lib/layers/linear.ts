@@ -5,7 +5,14 @@ import { shapeError } from '../errors';
 import { readTensor, Tensor, type TensorLike } from '../tensor';
 import { checkOptionNames, readInteger, readOptionsObject, type Activation } from '../validate';
 import { Conv1x1 } from './conv1x1';
+import { readBatchNormWeights, type FromWeightsBatchNorm, type TensorSource } from '../model/tensor-source';
+import { fuseBatchNorm } from './batchnorm';
 import { foldableWeights, forwardIntoPrivate, type FoldableWeights, type Layer } from './layer';
+
+export interface LinearFromWeightsOptions extends FromWeightsBatchNorm {
+  activation?: Activation;
+  negativeSlope?: number;
+}
 
 export interface LinearOptions {
   inFeatures: number;
@@ -47,6 +54,21 @@ export class Linear implements Layer {
       negativeSlope: opts.negativeSlope as number | undefined,
       layout: 'nhwc',
     });
+  }
+
+  /** The layer stored under a PyTorch prefix: `<prefix>.weight` [out, in] and `<prefix>.bias`. */
+  static fromWeights(store: TensorSource, prefix: string, options: LinearFromWeightsOptions = {}): Linear {
+    const { batchNorm, eps, ...rest } = options;
+    const weight = store.tensor(`${prefix}.weight`);
+    const [outFeatures = 0, inFeatures = 0] = weight.shape;
+    const layer = new Linear({
+      ...rest,
+      inFeatures,
+      outFeatures,
+      weight,
+      bias: store.has(`${prefix}.bias`) ? store.tensor(`${prefix}.bias`, [outFeatures]) : null,
+    });
+    return batchNorm ? fuseBatchNorm(layer, readBatchNormWeights(store, batchNorm, outFeatures, eps)) : layer;
   }
 
   get activation(): Activation {
