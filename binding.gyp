@@ -65,6 +65,7 @@
         "native/core/gather.cc",
         "native/core/epilogue.cc",
         "native/core/conv1x1.cc",
+        "native/core/depthwise.cc",
         "native/gemm/blas_backend.cc",
         "native/gemm/builtin_backend.cc",
         "native/gemm/backend_registry.cc",
@@ -80,6 +81,7 @@
         "native/binding/conv_worker.cc",
         "native/binding/conv_calls.cc",
         "native/binding/prepared_conv.cc",
+        "native/binding/prepared_depthwise.cc",
         "native/binding/addon.cc"
       ],
       "dependencies": [

@@ -51,6 +51,27 @@ export interface NativePreparedConv {
   runAsync(dims: NativeInputDims, input: Float32Array, out: Float32Array, outIsPrivate: boolean): Promise<Float32Array>;
 }
 
+/** A depthwise convolution (groups = channels, NCHW) except the input's batch and spatial sizes. */
+export interface NativeDepthwiseParams {
+  channels: number;
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH: number;
+  dilationW: number;
+  activation: NativeActivation;
+  negativeSlope: number;
+}
+
+/** Same contract as NativePreparedConv; dims are of an NCHW input. */
+export interface NativePreparedDepthwise {
+  run(dims: NativeInputDims, input: Float32Array, out: Float32Array): Float32Array;
+  runAsync(dims: NativeInputDims, input: Float32Array, out: Float32Array, outIsPrivate: boolean): Promise<Float32Array>;
+}
+
 export interface NativeBinding {
   conv(
     params: NativeConvParams,
@@ -72,6 +93,12 @@ export interface NativeBinding {
     weight: Float32Array,
     bias: Float32Array | null,
   ) => NativePreparedConv;
+  /** weight: [channels][kernelH][kernelW]; bias: [channels] or null. Both are copied. */
+  PreparedDepthwise: new (
+    params: NativeDepthwiseParams,
+    weight: Float32Array,
+    bias: Float32Array | null,
+  ) => NativePreparedDepthwise;
   backendInfo(): BackendInfo;
   setThreads(threads: number): void;
   selectBackend(kind: 'blas' | 'builtin'): boolean;

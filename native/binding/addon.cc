@@ -8,6 +8,7 @@
 #include "conv_calls.h"
 #include "js_errors.h"
 #include "prepared_conv.h"
+#include "prepared_depthwise.h"
 
 namespace conv1x1 {
 namespace binding {
@@ -84,6 +85,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonState>(state);
   state->prepared_conv_constructor = Napi::Persistent(PreparedConv::define(env));
   exports.Set("PreparedConv", state->prepared_conv_constructor.Value());
+  state->prepared_depthwise_constructor = Napi::Persistent(PreparedDepthwise::define(env));
+  exports.Set("PreparedDepthwise", state->prepared_depthwise_constructor.Value());
   exports.Set("conv", Napi::Function::New(env, conv_sync, "conv"));
   exports.Set("convAsync", Napi::Function::New(env, conv_async, "convAsync"));
   exports.Set("backendInfo", Napi::Function::New(env, backend_info, "backendInfo"));

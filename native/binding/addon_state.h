@@ -11,6 +11,7 @@ struct AddonState {
   explicit AddonState(Napi::Env env) : scheduler(env) {}
   AsyncScheduler scheduler;
   Napi::FunctionReference prepared_conv_constructor;
+  Napi::FunctionReference prepared_depthwise_constructor;
 };
 
 AddonState& addon_state(Napi::Env env);

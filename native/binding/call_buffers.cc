@@ -9,12 +9,19 @@ namespace binding {
 
 CallBuffers read_call_buffers(const Napi::CallbackInfo& info, size_t input_index, size_t out_index,
                               const ConvPlan& plan, const FloatView& weight, const FloatView& bias) {
+  return read_call_buffers(info, input_index, out_index, plan.input_elements, plan.output_elements,
+                           weight, bias);
+}
+
+CallBuffers read_call_buffers(const Napi::CallbackInfo& info, size_t input_index, size_t out_index,
+                              int64_t input_elements, int64_t output_elements,
+                              const FloatView& weight, const FloatView& bias) {
   Napi::Env env = info.Env();
   CallBuffers buffers;
   buffers.input = read_float32_array(info[input_index], "input");
-  require_length(buffers.input, plan.input_elements, "input");
+  require_length(buffers.input, input_elements, "input");
   buffers.out = read_float32_array(info[out_index], "out");
-  require_length(buffers.out, plan.output_elements, "out");
+  require_length(buffers.out, output_elements, "out");
   buffers.out_array = info[out_index].As<Napi::Float32Array>();
   require_disjoint(env, buffers.out, buffers.input, "input");
   require_disjoint(env, buffers.out, weight, "weight");

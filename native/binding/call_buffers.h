@@ -21,6 +21,10 @@ struct CallBuffers {
 // other operands given (weights and bias, when they are JS memory).
 CallBuffers read_call_buffers(const Napi::CallbackInfo& info, size_t input_index, size_t out_index,
                               const ConvPlan& plan, const FloatView& weight, const FloatView& bias);
+// The same for any operation, given the element counts its plan derived.
+CallBuffers read_call_buffers(const Napi::CallbackInfo& info, size_t input_index, size_t out_index,
+                              int64_t input_elements, int64_t output_elements,
+                              const FloatView& weight, const FloatView& bias);
 
 // The bias argument: null/undefined for none, else a Float32Array of out_channels elements.
 FloatView read_bias(const Napi::Value& value, int64_t out_channels);

@@ -36,5 +36,13 @@ void run_holding_slot(const ConvPlan& plan, const float* input, const float* wei
   run_conv(plan, tensors, backend, registry.threads());
 }
 
+std::function<void(const float*, float*)> bind_conv(
+    const ConvPlan& plan, std::shared_ptr<const PreparedWeights> weights) {
+  return [plan, weights](const float* input, float* output) {
+    run_holding_slot(plan, input, weights->weight.data(), weights->pretransposed,
+                     weights->bias.empty() ? nullptr : weights->bias.data(), output);
+  };
+}
+
 }  // namespace binding
 }  // namespace conv1x1

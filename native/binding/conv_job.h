@@ -2,6 +2,7 @@
 // One convolution call as the binding hands it to the core: a plan and the memory it runs over.
 // Async calls own (or share) every buffer they touch, so nothing JS does meanwhile (detaching,
 // transferring, collecting an array) can reach the memory a worker thread is using.
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -27,6 +28,10 @@ void run_in_slot(const ConvPlan& plan, const float* input, const float* weight,
                  bool weight_pretransposed, const float* bias, float* output);
 void run_holding_slot(const ConvPlan& plan, const float* input, const float* weight,
                       bool weight_pretransposed, const float* bias, float* output);
+
+// run_holding_slot with the plan and the shared weights bound: the job of an async ConvWorker.
+std::function<void(const float* input, float* output)> bind_conv(
+    const ConvPlan& plan, std::shared_ptr<const PreparedWeights> weights);
 
 }  // namespace binding
 }  // namespace conv1x1

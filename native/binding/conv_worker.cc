@@ -7,21 +7,21 @@
 namespace conv1x1 {
 namespace binding {
 
-ConvWorker::ConvWorker(Napi::Env env, AsyncScheduler* scheduler, ConvPlan plan,
-                       ScratchBuffer input, std::shared_ptr<const PreparedWeights> weights,
-                       Napi::Float32Array output, bool out_is_private)
+ConvWorker::ConvWorker(Napi::Env env, AsyncScheduler* scheduler, WorkerJob job,
+                       int64_t output_elements, ScratchBuffer input, Napi::Float32Array output,
+                       bool out_is_private)
     : Napi::AsyncWorker(env, "conv1x1"),
       scheduler_(scheduler),
       deferred_(Napi::Promise::Deferred::New(env)),
-      plan_(plan),
+      job_(std::move(job)),
+      output_elements_(output_elements),
       input_(std::move(input)),
-      weights_(std::move(weights)),
       output_ref_(Napi::Persistent(output)),
       out_is_private_(out_is_private) {
   if (out_is_private_) {
     output_data_ = output.Data();
   } else {
-    result_ = ScratchBuffer(static_cast<size_t>(plan_.output_elements));
+    result_ = ScratchBuffer(static_cast<size_t>(output_elements_));
     output_data_ = result_.data();
   }
 }
@@ -36,8 +36,7 @@ void ConvWorker::give_back_slot() {
 
 void ConvWorker::Execute() {
   try {
-    run_holding_slot(plan_, input_.data(), weights_->weight.data(), weights_->pretransposed,
-                     weights_->bias.empty() ? nullptr : weights_->bias.data(), output_data_);
+    job_(input_.data(), output_data_);
   } catch (const Error& error) {
     core_error_ = true;
     error_code_ = error.code();
@@ -84,7 +83,7 @@ void ConvWorker::settle_ok() {
   if (!out_is_private_) {
     // The caller's array may have been detached, transferred or resized while we ran.
     if (output.ArrayBuffer().IsDetached() ||
-        static_cast<int64_t>(output.ElementLength()) != plan_.output_elements) {
+        static_cast<int64_t>(output.ElementLength()) != output_elements_) {
       deferred_.Reject(make_js_error(env, JsErrorKind::Type, "ERR_BUFFER_DETACHED",
                                      "out was detached or resized while the call ran; "
                                      "the result was discarded")

@@ -5,12 +5,13 @@
 // freed slot, in any environment, wakes the queues that wait.
 #include <napi.h>
 
+#include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 
 #include "../core/error.h"
 #include "../platform/compute_slots.h"
-#include "conv_job.h"
 #include "scratch_pool.h"
 
 namespace conv1x1 {
@@ -18,15 +19,19 @@ namespace binding {
 
 class AsyncScheduler;
 
+// What one async call computes, run on a libuv thread while the call holds a compute slot: a
+// convolution from `input` (the snapshot) into `output` (output_elements floats). It owns or shares
+// everything else it reads (the plan, the weights), so it is safe to run after JS has moved on.
+using WorkerJob = std::function<void(const float* input, float* output)>;
+
 class ConvWorker : public Napi::AsyncWorker {
  public:
   // input: a private snapshot of the caller's input, taken on the JS thread when the call is made.
   // output: written in place when out_is_private (an array nobody else sees until the promise
   // settles); otherwise the caller's `out`, written on completion from a private result buffer, if
   // it is still attached and the same size.
-  ConvWorker(Napi::Env env, AsyncScheduler* scheduler, ConvPlan plan, ScratchBuffer input,
-             std::shared_ptr<const PreparedWeights> weights, Napi::Float32Array output,
-             bool out_is_private);
+  ConvWorker(Napi::Env env, AsyncScheduler* scheduler, WorkerJob job, int64_t output_elements,
+             ScratchBuffer input, Napi::Float32Array output, bool out_is_private);
   ~ConvWorker() override;
 
   Napi::Promise promise() { return deferred_.Promise(); }
@@ -44,9 +49,9 @@ class ConvWorker : public Napi::AsyncWorker {
 
   AsyncScheduler* scheduler_;
   Napi::Promise::Deferred deferred_;
-  ConvPlan plan_;
+  WorkerJob job_;
+  int64_t output_elements_;
   ScratchBuffer input_;
-  std::shared_ptr<const PreparedWeights> weights_;
   Napi::Reference<Napi::Float32Array> output_ref_;
   bool out_is_private_;
   float* output_data_ = nullptr;

@@ -100,14 +100,19 @@ void read_layer_params(const Napi::Object& object, ConvParams* p) {
     throw_range_error(env, "ERR_INVALID_ARG_VALUE", "layout must be 'nchw' or 'nhwc'");
   }
   p->layout = layout_name == "nchw" ? Layout::NCHW : Layout::NHWC;
-  Napi::Value activation = object.Get("activation");
-  if (!activation.IsString()) {
+  read_activation(object, &p->activation, &p->negative_slope);
+}
+
+void read_activation(const Napi::Object& object, Activation* activation, float* negative_slope) {
+  Napi::Env env = object.Env();
+  Napi::Value name = object.Get("activation");
+  if (!name.IsString()) {
     throw_type_error(env, "ERR_INVALID_ARG_TYPE", "activation must be a string");
   }
-  p->activation = parse_activation(env, activation.As<Napi::String>().Utf8Value());
+  *activation = parse_activation(env, name.As<Napi::String>().Utf8Value());
   Napi::Value slope = object.Get("negativeSlope");
   if (!slope.IsNumber()) throw_type_error(env, "ERR_INVALID_ARG_TYPE", "negativeSlope must be a number");
-  p->negative_slope = slope.As<Napi::Number>().FloatValue();
+  *negative_slope = slope.As<Napi::Number>().FloatValue();
 }
 
 void read_input_dims(const Napi::Object& object, ConvParams* p) {

@@ -24,6 +24,8 @@ void require_disjoint(Napi::Env env, const FloatView& out, const FloatView& othe
 
 // The layer-level parameters (everything but batch and spatial sizes) from a plain object.
 void read_layer_params(const Napi::Object& object, ConvParams* params);
+// activation and negativeSlope from a plain object.
+void read_activation(const Napi::Object& object, Activation* activation, float* negative_slope);
 // batch, height, width from a plain object.
 void read_input_dims(const Napi::Object& object, ConvParams* params);
 int64_t read_size(const Napi::Object& object, const char* key, int64_t minimum);

@@ -61,8 +61,9 @@ Napi::Value PreparedConv::run_async(const Napi::CallbackInfo& info) {
     CallBuffers buffers = read_call_buffers(info, 1, 2, plan, FloatView{}, FloatView{});
     BackendRegistry::instance().active();  // a backend that failed to load rejects now
     ScratchBuffer input = snapshot_input(buffers);
-    auto* worker = new ConvWorker(env, &addon_state(env).scheduler, plan, std::move(input),
-                                  weights_, buffers.out_array, read_out_is_private(info, 3));
+    auto* worker = new ConvWorker(env, &addon_state(env).scheduler, bind_conv(plan, weights_),
+                                  plan.output_elements, std::move(input), buffers.out_array,
+                                  read_out_is_private(info, 3));
     Napi::Promise promise = worker->promise();
     addon_state(env).scheduler.submit(worker);
     return promise;

@@ -7,6 +7,7 @@ namespace test {
 void run_plan_tests();
 void run_blas_splitting_tests();
 void run_conv_numerics_tests();
+void run_depthwise_tests();
 
 }  // namespace test
 }  // namespace conv1x1

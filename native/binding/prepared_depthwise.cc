@@ -1,0 +1,113 @@
+#include "prepared_depthwise.h"
+
+#include "../gemm/backend_registry.h"
+#include "../platform/compute_slots.h"
+#include "addon_state.h"
+#include "call_buffers.h"
+#include "conv_worker.h"
+#include "js_args.h"
+#include "js_errors.h"
+
+namespace conv1x1 {
+namespace binding {
+namespace {
+
+void read_depthwise_params(const Napi::Object& object, DepthwiseParams* p) {
+  p->channels = read_size(object, "channels", 1);
+  p->kernel_h = read_size(object, "kernelH", 1);
+  p->kernel_w = read_size(object, "kernelW", 1);
+  p->stride_h = read_size(object, "strideH", 1);
+  p->stride_w = read_size(object, "strideW", 1);
+  p->pad_h = read_size(object, "padH", 0);
+  p->pad_w = read_size(object, "padW", 0);
+  p->dilation_h = read_size(object, "dilationH", 1);
+  p->dilation_w = read_size(object, "dilationW", 1);
+  read_activation(object, &p->activation, &p->negative_slope);
+}
+
+// For a caller that holds a compute slot: the threads per call are read under it, as for 1×1 calls.
+void run_holding_slot(const DepthwisePlan& plan, const DepthwiseWeights& weights,
+                      const float* input, float* output) {
+  const float* bias = weights.bias.empty() ? nullptr : weights.bias.data();
+  run_depthwise(plan, input, weights.weight.data(), bias, output,
+                BackendRegistry::instance().threads());
+}
+
+}  // namespace
+
+Napi::Function PreparedDepthwise::define(Napi::Env env) {
+  return DefineClass(env, "PreparedDepthwise",
+                     {InstanceMethod<&PreparedDepthwise::run>("run"),
+                      InstanceMethod<&PreparedDepthwise::run_async>("runAsync")});
+}
+
+PreparedDepthwise::PreparedDepthwise(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<PreparedDepthwise>(info) {
+  Napi::Env env = info.Env();
+  guard(env, [&] {
+    if (info.Length() < 3 || !info[0].IsObject()) {
+      throw_type_error(env, "ERR_INVALID_ARG_TYPE",
+                       "PreparedDepthwise expects (params, weight, bias)");
+    }
+    read_depthwise_params(info[0].As<Napi::Object>(), &layer_params_);
+    FloatView weight = read_float32_array(info[1], "weight");
+    require_length(weight, depthwise_weight_elements(layer_params_), "weight");
+    FloatView bias = read_bias(info[2], layer_params_.channels);
+    auto weights = std::make_shared<DepthwiseWeights>();
+    weights->weight.assign(weight.data, weight.data + weight.length);
+    if (bias.data) weights->bias.assign(bias.data, bias.data + bias.length);
+    weights_ = std::move(weights);
+    // The registry sizes the compute slots when it is made, waiting for running calls: made here,
+    // it exists before any call of this layer takes a slot. (Depthwise needs no BLAS, so a library
+    // that failed to load is no error here.)
+    BackendRegistry::instance();
+  });
+}
+
+DepthwisePlan PreparedDepthwise::plan_for(const Napi::CallbackInfo& info) const {
+  if (info.Length() < 3 || !info[0].IsObject()) {
+    throw_type_error(info.Env(), "ERR_INVALID_ARG_TYPE", "run expects (dims, input, out)");
+  }
+  Napi::Object dims = info[0].As<Napi::Object>();
+  DepthwiseParams params = layer_params_;
+  params.batch = read_size(dims, "batch", 0);
+  params.height = read_size(dims, "height", 0);
+  params.width = read_size(dims, "width", 0);
+  return make_depthwise_plan(params);
+}
+
+Napi::Value PreparedDepthwise::run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    DepthwisePlan plan = plan_for(info);
+    CallBuffers buffers = read_call_buffers(info, 1, 2, plan.input_elements, plan.output_elements,
+                                            FloatView{}, FloatView{});
+    ComputeSlot slot;
+    run_holding_slot(plan, *weights_, buffers.input.data, buffers.out.data);
+    return buffers.out_array;
+  });
+}
+
+Napi::Value PreparedDepthwise::run_async(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    DepthwisePlan plan = plan_for(info);
+    CallBuffers buffers = read_call_buffers(info, 1, 2, plan.input_elements, plan.output_elements,
+                                            FloatView{}, FloatView{});
+    ScratchBuffer input = snapshot_input(buffers);
+    const int64_t output_elements = plan.output_elements;
+    std::shared_ptr<const DepthwiseWeights> weights = weights_;
+    WorkerJob job = [plan = std::move(plan), weights](const float* in, float* out) {
+      run_holding_slot(plan, *weights, in, out);
+    };
+    auto* worker =
+        new ConvWorker(env, &addon_state(env).scheduler, std::move(job), output_elements,
+                       std::move(input), buffers.out_array, read_out_is_private(info, 3));
+    Napi::Promise promise = worker->promise();
+    addon_state(env).scheduler.submit(worker);
+    return promise;
+  });
+}
+
+}  // namespace binding
+}  // namespace conv1x1

@@ -1,0 +1,39 @@
+#pragma once
+// The native half of the DepthwiseConv2d layer: weights validated and copied once at construction,
+// then run on any number of NCHW inputs, sync or on the async workers that PreparedConv uses.
+//   new PreparedDepthwise(layerParams, weight, bias | null)
+//   run(dims, input, out) -> out;  runAsync(dims, input, out, outIsPrivate) -> Promise<out>
+// layerParams: { channels, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW,
+//                activation, negativeSlope }; dims: { batch, height, width }.
+#include <napi.h>
+
+#include <memory>
+#include <vector>
+
+#include "../core/depthwise.h"
+
+namespace conv1x1 {
+namespace binding {
+
+// A layer keeps its weights for its lifetime and shares them with its in-flight calls.
+struct DepthwiseWeights {
+  std::vector<float> weight;  // [C][kH][kW]
+  std::vector<float> bias;    // empty: no bias
+};
+
+class PreparedDepthwise : public Napi::ObjectWrap<PreparedDepthwise> {
+ public:
+  static Napi::Function define(Napi::Env env);
+  explicit PreparedDepthwise(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value run(const Napi::CallbackInfo& info);
+  Napi::Value run_async(const Napi::CallbackInfo& info);
+  DepthwisePlan plan_for(const Napi::CallbackInfo& info) const;
+
+  DepthwiseParams layer_params_;
+  std::shared_ptr<const DepthwiseWeights> weights_;
+};
+
+}  // namespace binding
+}  // namespace conv1x1
