@@ -13,60 +13,14 @@ import { backend, Conv1x1Error, setThreads, Tensor } from '../lib/index';
 import { fuseBatchNorm } from '../lib/layers/batchnorm';
 import { DepthwiseConv2d, type DepthwiseConv2dOptions } from '../lib/layers/depthwise';
 import { DIST_ENTRY, requireBuiltPackage } from './package-helpers';
-import { activate, ALL_ACTIVATIONS, expectClose, seededFloats, type RefActivation, type RefResult } from './reference';
-
-interface Case {
-  batch: number;
-  channels: number;
-  height: number;
-  width: number;
-  kernel: [number, number];
-  stride?: [number, number];
-  padding?: [number, number];
-  dilation?: [number, number];
-  activation?: RefActivation;
-  negativeSlope?: number;
-}
-
-/** PyTorch's output extent, or null where conv2d raises (the padded input is smaller than the kernel). */
-function extent(size: number, kernel: number, stride: number, pad: number, dilation: number): number | null {
-  const span = size + 2 * pad - dilation * (kernel - 1) - 1;
-  return span < 0 ? null : Math.floor(span / stride) + 1;
-}
-
-function referenceDepthwise(c: Case, input: Float32Array, weight: Float32Array, bias: Float32Array | null): RefResult {
-  const [kh, kw] = c.kernel;
-  const [sh, sw] = c.stride ?? [1, 1];
-  const [ph, pw] = c.padding ?? [0, 0];
-  const [dh, dw] = c.dilation ?? [1, 1];
-  const oh = extent(c.height, kh, sh, ph, dh)!;
-  const ow = extent(c.width, kw, sw, pw, dw)!;
-  const total = c.batch * c.channels * oh * ow;
-  const data = new Float64Array(total), magnitude = new Float64Array(total);
-  let o = 0;
-  for (let n = 0; n < c.batch; n++) {
-    for (let ch = 0; ch < c.channels; ch++) {
-      for (let y = 0; y < oh; y++) {
-        for (let x = 0; x < ow; x++, o++) {
-          let sum = bias ? bias[ch] : 0;
-          let mag = bias ? Math.abs(bias[ch]) : 0;
-          for (let i = 0; i < kh; i++) {
-            for (let j = 0; j < kw; j++) {
-              const iy = y * sh - ph + i * dh, ix = x * sw - pw + j * dw;
-              if (iy < 0 || iy >= c.height || ix < 0 || ix >= c.width) continue;  // zero padding
-              const p = input[((n * c.channels + ch) * c.height + iy) * c.width + ix] * weight[(ch * kh + i) * kw + j];
-              sum += p;
-              mag += Math.abs(p);
-            }
-          }
-          data[o] = activate(sum, c.activation ?? 'none', c.negativeSlope ?? 0.01);
-          magnitude[o] = mag;
-        }
-      }
-    }
-  }
-  return { data, magnitude, shape: [c.batch, c.channels, oh, ow], k: kh * kw };
-}
+import {
+  ALL_ACTIVATIONS,
+  depthwiseExtent as extent,
+  expectClose,
+  referenceDepthwise,
+  seededFloats,
+  type DepthwiseCase as Case,
+} from './reference';
 
 function build(c: Case, seed: number, scale = 1) {
   const input = new Tensor(

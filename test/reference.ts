@@ -125,6 +125,60 @@ export function referenceConv(
   return { data, magnitude, shape, k: cinG };
 }
 
+// Depthwise 2-D convolution (groups = channels), NCHW, as torch.nn.functional.conv2d computes it.
+export interface DepthwiseCase {
+  batch: number;
+  channels: number;
+  height: number;
+  width: number;
+  kernel: [number, number];
+  stride?: [number, number];
+  padding?: [number, number];
+  dilation?: [number, number];
+  activation?: RefActivation;
+  negativeSlope?: number;
+}
+
+/** PyTorch's output extent, or null where conv2d raises (the padded input is smaller than the kernel). */
+export function depthwiseExtent(size: number, kernel: number, stride: number, pad: number, dilation: number): number | null {
+  const span = size + 2 * pad - dilation * (kernel - 1) - 1;
+  return span < 0 ? null : Math.floor(span / stride) + 1;
+}
+
+export function referenceDepthwise(c: DepthwiseCase, input: Float32Array, weight: Float32Array, bias: Float32Array | null): RefResult {
+  const [kh, kw] = c.kernel;
+  const [sh, sw] = c.stride ?? [1, 1];
+  const [ph, pw] = c.padding ?? [0, 0];
+  const [dh, dw] = c.dilation ?? [1, 1];
+  const oh = depthwiseExtent(c.height, kh, sh, ph, dh)!;
+  const ow = depthwiseExtent(c.width, kw, sw, pw, dw)!;
+  const total = c.batch * c.channels * oh * ow;
+  const data = new Float64Array(total), magnitude = new Float64Array(total);
+  let o = 0;
+  for (let n = 0; n < c.batch; n++) {
+    for (let ch = 0; ch < c.channels; ch++) {
+      for (let y = 0; y < oh; y++) {
+        for (let x = 0; x < ow; x++, o++) {
+          let sum = bias ? bias[ch] : 0;
+          let mag = bias ? Math.abs(bias[ch]) : 0;
+          for (let i = 0; i < kh; i++) {
+            for (let j = 0; j < kw; j++) {
+              const iy = y * sh - ph + i * dh, ix = x * sw - pw + j * dw;
+              if (iy < 0 || iy >= c.height || ix < 0 || ix >= c.width) continue;  // zero padding
+              const p = input[((n * c.channels + ch) * c.height + iy) * c.width + ix] * weight[(ch * kh + i) * kw + j];
+              sum += p;
+              mag += Math.abs(p);
+            }
+          }
+          data[o] = activate(sum, c.activation ?? 'none', c.negativeSlope ?? 0.01);
+          magnitude[o] = mag;
+        }
+      }
+    }
+  }
+  return { data, magnitude, shape: [c.batch, c.channels, oh, ow], k: kh * kw };
+}
+
 /** Deterministic data in [-1, 1) (mulberry32). */
 export function seededFloats(count: number, seed: number): Float32Array {
   let state = seed >>> 0;

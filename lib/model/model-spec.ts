@@ -2,8 +2,10 @@
 // as JSON. With a weights file it builds a Sequential (see README "Model specs").
 import { readFileSync } from 'node:fs';
 
+import { loadWeights } from '../io';
 import { Conv1x1Error, describe, ErrorCodes } from '../errors';
 import { Conv1x1 } from '../layers/conv1x1';
+import { DepthwiseConv2d } from '../layers/depthwise';
 import type { Layer } from '../layers/layer';
 import { Linear } from '../layers/linear';
 import { Flatten, GlobalAvgPool } from '../layers/pooling';
@@ -50,6 +52,8 @@ function readLayers(value: unknown, path: string): unknown[] {
 const BUILT_IN: Record<string, LayerBuilder> = {
   conv1x1: { keys: ['weights', 'batchNorm', 'eps', 'stride', 'padding', 'groups', 'activation', 'negativeSlope'],
     build: (spec, store) => Conv1x1.fromWeights(store, spec.weights as string, withoutKeys(spec, ['type', 'weights'])) },
+  depthwise: { keys: ['weights', 'batchNorm', 'eps', 'kernelSize', 'stride', 'padding', 'dilation', 'activation', 'negativeSlope'],
+    build: (spec, store) => DepthwiseConv2d.fromWeights(store, spec.weights as string, withoutKeys(spec, ['type', 'weights'])) },
   linear: { keys: ['weights', 'batchNorm', 'eps', 'activation', 'negativeSlope'],
     build: (spec, store) => Linear.fromWeights(store, spec.weights as string, withoutKeys(spec, ['type', 'weights'])) },
   globalAvgPool: { keys: [], build: () => new GlobalAvgPool() },
@@ -124,4 +128,14 @@ export function readModelSpec(path: string): ModelSpec {
   } catch (cause) {
     throw new Conv1x1Error(`model spec ${path}: not valid JSON (${(cause as Error).message})`, ErrorCodes.MODEL_SPEC, { cause });
   }
+}
+
+/**
+ * A whole model from a spec (a path to its JSON, or the object) and its weights (a path, bytes, or a
+ * store already loaded).
+ */
+export function loadModel(spec: string | ModelSpec, weights: string | Uint8Array | TensorSource): Sequential {
+  const specValue = typeof spec === 'string' ? readModelSpec(spec) : spec;
+  const store = typeof weights === 'string' || weights instanceof Uint8Array ? loadWeights(weights) : weights;
+  return buildModel(specValue, store);
 }
