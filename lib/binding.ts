@@ -45,10 +45,17 @@ export type NativeConvParams = NativeLayerParams & NativeInputDims;
  * Outputs are always passed in (the facade allocates new ones, where a failed allocation is a
  * catchable RangeError). `outIsPrivate` tells an async call that nobody else can see `out` until the
  * promise settles, so it may be written in place; otherwise the result is copied in on completion.
+ * `inputIsPrivate` likewise lets the worker read the input in place instead of a snapshot.
  */
 export interface NativePreparedConv {
   run(dims: NativeInputDims, input: Float32Array, out: Float32Array): Float32Array;
-  runAsync(dims: NativeInputDims, input: Float32Array, out: Float32Array, outIsPrivate: boolean): Promise<Float32Array>;
+  runAsync(
+    dims: NativeInputDims,
+    input: Float32Array,
+    out: Float32Array,
+    outIsPrivate: boolean,
+    inputIsPrivate?: boolean,
+  ): Promise<Float32Array>;
 }
 
 /** A depthwise convolution (groups = channels, NCHW) except the input's batch and spatial sizes. */
@@ -69,7 +76,13 @@ export interface NativeDepthwiseParams {
 /** Same contract as NativePreparedConv; dims are of an NCHW input. */
 export interface NativePreparedDepthwise {
   run(dims: NativeInputDims, input: Float32Array, out: Float32Array): Float32Array;
-  runAsync(dims: NativeInputDims, input: Float32Array, out: Float32Array, outIsPrivate: boolean): Promise<Float32Array>;
+  runAsync(
+    dims: NativeInputDims,
+    input: Float32Array,
+    out: Float32Array,
+    outIsPrivate: boolean,
+    inputIsPrivate?: boolean,
+  ): Promise<Float32Array>;
 }
 
 export interface NativeBinding {

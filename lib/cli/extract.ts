@@ -102,9 +102,13 @@ export async function runExtract(options: ExtractOptions, signal: { stopped: boo
   let done = 0;
   let flops = 0;
   try {
-    for (const batch of batches) {
-      if (signal.stopped) break;
-      const y = await model.forwardAsync(batch);
+    // While a batch computes on worker threads, the next one is read: file I/O overlaps compute.
+    const iterator = batches[Symbol.iterator]();
+    for (let next = iterator.next(); !next.done && !signal.stopped; ) {
+      const batch = next.value;
+      const pending = model.forwardAsync(batch);  // takes its snapshot of the batch right away
+      next = iterator.next();
+      const y = await pending;
       sink.append(y.data);
       flops += model.flops(batch.shape);
       done += batch.shape[0];

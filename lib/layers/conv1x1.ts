@@ -21,7 +21,7 @@ import { allocateFloats, elementCount, readShape, Tensor, type TensorLike } from
 import { checkOptionNames, readInteger, readOptionsObject, type Activation, type Layout } from '../validate';
 import { readBatchNormWeights, type FromWeightsBatchNorm, type TensorSource } from '../model/tensor-source';
 import { fuseBatchNorm } from './batchnorm';
-import { foldableWeights, forwardIntoPrivate, type FoldableWeights, type Layer } from './layer';
+import { foldableWeights, forwardAsyncWith, type FoldableWeights, type Privacy, type Layer } from './layer';
 
 export interface Conv1x1FromWeightsOptions extends Omit<ConvOptions, 'bias'>, FromWeightsBatchNorm {}
 
@@ -138,7 +138,7 @@ export class Conv1x1 implements Layer {
 
   /** Runs on a worker thread; the input is snapshotted when the call is made. */
   forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
-    return this.#runAsync(input, out, false);
+    return this.#runAsync(input, out, { input: false, out: false });
   }
 
   /** 2 · N · Cout · (Cin / groups) · OH · OW. */
@@ -147,8 +147,8 @@ export class Conv1x1 implements Layer {
     return 2 * batch * this.outChannels * (this.inChannels / this.groups) * height * width;
   }
 
-  [forwardIntoPrivate](input: TensorLike, out: TensorLike): Promise<Tensor> {
-    return this.#runAsync(input, out, true);
+  [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
+    return this.#runAsync(input, out, privacy);
   }
 
   [foldableWeights](): FoldableWeights {
@@ -172,11 +172,11 @@ export class Conv1x1 implements Layer {
     };
   }
 
-  #runAsync(input: TensorLike, out: TensorLike | null | undefined, outIsPrivate: boolean): Promise<Tensor> {
+  #runAsync(input: TensorLike, out: TensorLike | null | undefined, privacy: Privacy): Promise<Tensor> {
     return callAsync(async () => {
       const { x, outData } = this.#prepare(input, out);
       const output = outData ?? allocateFloats(elementCount(x.outputShape, 'output shape'));
-      await this.#prepared.runAsync(x.dims, x.data, output, outIsPrivate || outData === null);
+      await this.#prepared.runAsync(x.dims, x.data, output, privacy.out || outData === null, privacy.input);
       return Tensor.fromTrusted(output, x.outputShape);
     });
   }

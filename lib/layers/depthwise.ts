@@ -18,7 +18,7 @@ import {
   type Activation,
 } from '../validate';
 import { fuseBatchNorm } from './batchnorm';
-import { foldableWeights, forwardIntoPrivate, type FoldableWeights, type Layer } from './layer';
+import { foldableWeights, forwardAsyncWith, type FoldableWeights, type Privacy, type Layer } from './layer';
 
 export interface DepthwiseConv2dOptions {
   /** Input and output channels (groups = channels), at least 1. */
@@ -222,7 +222,7 @@ export class DepthwiseConv2d implements Layer {
 
   /** Runs on a worker thread; the input is snapshotted when the call is made. */
   forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
-    return this.#runAsync(input, out, false);
+    return this.#runAsync(input, out, { input: false, out: false });
   }
 
   /** 2 · N · C · OH · OW · kH · kW. */
@@ -231,8 +231,8 @@ export class DepthwiseConv2d implements Layer {
     return 2 * batch * channels * height * width * this.kernelSize[0] * this.kernelSize[1];
   }
 
-  [forwardIntoPrivate](input: TensorLike, out: TensorLike): Promise<Tensor> {
-    return this.#runAsync(input, out, true);
+  [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
+    return this.#runAsync(input, out, privacy);
   }
 
   [foldableWeights](): FoldableWeights {
@@ -255,11 +255,11 @@ export class DepthwiseConv2d implements Layer {
     };
   }
 
-  #runAsync(input: TensorLike, out: TensorLike | null | undefined, outIsPrivate: boolean): Promise<Tensor> {
+  #runAsync(input: TensorLike, out: TensorLike | null | undefined, privacy: Privacy): Promise<Tensor> {
     return callAsync(async () => {
       const x = this.#prepare(input, out);
       const output = x.outData ?? allocateFloats(elementCount(x.outputShape, 'output shape'));
-      await this.#prepared.runAsync(x.dims, x.data, output, outIsPrivate || x.outData === null);
+      await this.#prepared.runAsync(x.dims, x.data, output, privacy.out || x.outData === null, privacy.input);
       return Tensor.fromTrusted(output, x.outputShape);
     });
   }

@@ -15,11 +15,17 @@ export interface Layer {
 }
 
 /**
- * An async forward whose input and `out` are both buffers that only the caller uses until the
- * promise settles (Sequential's intermediates): the output is written in place, skipping the copy
- * a user's `out` needs, and the input need not be snapshotted by JavaScript-side layers.
+ * Which of an async call's buffers only the caller uses until the promise settles (Sequential's
+ * intermediates, outputs it allocated): a private input need not be snapshotted, and a private `out`
+ * is written in place instead of through a copy. A user's arrays are never private.
  */
-export const forwardIntoPrivate: unique symbol = Symbol('conv1x1.forwardIntoPrivate');
+export interface Privacy {
+  input: boolean;
+  out: boolean;
+}
+
+/** The async forward with its buffers' privacy stated; forwardAsync is this with neither private. */
+export const forwardAsyncWith: unique symbol = Symbol('conv1x1.forwardAsyncWith');
 
 /** Layers with one weight row per output channel, which batch-norm folding rescales. */
 export const foldableWeights: unique symbol = Symbol('conv1x1.foldableWeights');
@@ -35,16 +41,20 @@ export interface FoldableWeights {
   rebuild(weight: Float32Array, bias: Float32Array): Layer;
 }
 
-export interface PrivateOutputLayer extends Layer {
-  [forwardIntoPrivate](input: TensorLike, out: TensorLike): Promise<Tensor>;
+export interface PrivacyAwareLayer extends Layer {
+  [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor>;
 }
 
 export interface FoldableLayer extends Layer {
   [foldableWeights](): FoldableWeights;
 }
 
-export function hasPrivateOutput(layer: Layer): layer is PrivateOutputLayer {
-  return typeof (layer as Partial<PrivateOutputLayer>)[forwardIntoPrivate] === 'function';
+/** The layer's async forward, told which buffers are private when it can use that. */
+export function forwardAsyncOf(layer: Layer, input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
+  const aware = layer as Partial<PrivacyAwareLayer>;
+  return typeof aware[forwardAsyncWith] === 'function'
+    ? aware[forwardAsyncWith](input, out, privacy)
+    : layer.forwardAsync(input, out);
 }
 
 export function isFoldable(layer: Layer): layer is FoldableLayer {

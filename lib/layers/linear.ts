@@ -7,7 +7,7 @@ import { checkOptionNames, readInteger, readOptionsObject, type Activation } fro
 import { Conv1x1 } from './conv1x1';
 import { readBatchNormWeights, type FromWeightsBatchNorm, type TensorSource } from '../model/tensor-source';
 import { fuseBatchNorm } from './batchnorm';
-import { foldableWeights, forwardIntoPrivate, type FoldableWeights, type Layer } from './layer';
+import { foldableWeights, forwardAsyncWith, type FoldableWeights, type Layer, type Privacy } from './layer';
 
 export interface LinearFromWeightsOptions extends FromWeightsBatchNorm {
   activation?: Activation;
@@ -90,8 +90,9 @@ export class Linear implements Layer {
     return this.#reshapeResult(await this.#conv.forwardAsync(this.#asImageTensor(input), this.#asImageOut(input, out)));
   }
 
-  async [forwardIntoPrivate](input: TensorLike, out: TensorLike): Promise<Tensor> {
-    return this.#reshapeResult(await this.#conv[forwardIntoPrivate](this.#asImageTensor(input), this.#asImageOut(input, out)!));
+  async [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
+    const images = this.#asImageTensor(input);
+    return this.#reshapeResult(await this.#conv[forwardAsyncWith](images, this.#asImageOut(input, out), privacy));
   }
 
   flops(inputShape: readonly number[]): number {

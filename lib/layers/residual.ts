@@ -4,7 +4,7 @@ import { activationFunction } from '../activation';
 import { shapeError } from '../errors';
 import { readTensor, type Tensor, type TensorLike } from '../tensor';
 import { ACTIVATIONS, checkOptionNames, readChoice, readFiniteNumber, readOptionsObject, type Activation } from '../validate';
-import { forwardIntoPrivate, hasPrivateOutput, type Layer } from './layer';
+import { forwardAsyncOf, forwardAsyncWith, type Layer, type Privacy } from './layer';
 
 export interface ResidualOptions {
   /** Applied after the add (ResNet: 'relu'; MobileNetV2: 'none', the default). */
@@ -46,23 +46,16 @@ export class Residual implements Layer {
     return this.#add(this.block.forward(x, out), x.data);
   }
 
-  async forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
-    const x = readTensor(input, 'input');
-    this.outputShape(x.shape);
-    // The skip input is read after the block finishes: keep a copy, as the async block did.
-    const skip = new Float32Array(x.data);
-    return this.#add(await this.block.forwardAsync(x, out), skip);
+  forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
+    return this[forwardAsyncWith](input, out ?? null, { input: false, out: false });
   }
 
-  // For Sequential, whose input buffer stays untouched until this call settles: no copy of the skip.
-  async [forwardIntoPrivate](input: TensorLike, out: TensorLike): Promise<Tensor> {
+  async [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
     const x = readTensor(input, 'input');
     this.outputShape(x.shape);
-    const skip = x.data;
-    const y = hasPrivateOutput(this.block)
-      ? await this.block[forwardIntoPrivate](x, out)
-      : await this.block.forwardAsync(x, out);
-    return this.#add(y, skip);
+    // The skip input is read after the block finishes: a caller's array may have changed by then.
+    const skip = privacy.input ? x.data : new Float32Array(x.data);
+    return this.#add(await forwardAsyncOf(this.block, x, out, privacy), skip);
   }
 
   flops(inputShape: readonly number[]): number {

@@ -4,7 +4,7 @@
 import { callAsync, callSync } from '../async-call';
 import { shapeError } from '../errors';
 import { allocateFloats, readTensor, type Tensor, type TensorLike } from '../tensor';
-import { forwardIntoPrivate, hasPrivateOutput, type Layer } from './layer';
+import { forwardAsyncOf, forwardAsyncWith, type Layer, type Privacy } from './layer';
 
 /** Sets of intermediate buffers kept per input shape for async calls (more are made when needed). */
 const MAX_IDLE_SETS = 4;
@@ -59,27 +59,29 @@ export class Sequential implements Layer {
   }
 
   forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
-    return callAsync(async () => {
-      // The first layer snapshots the input as any async layer does; later layers read buffers that
-      // only this call uses until it settles.
-      const x = readTensor(input, 'input');
-      const plan = this.#plan(x.shape);
-      const set = plan.idleSets.pop() ?? this.#allocateSet(plan);
-      try {
-        let current: TensorLike = x;
-        const last = this.layers.length - 1;
-        for (let i = 0; i < last; i++) {
-          const target = { data: set[i], shape: plan.shapes[i] };
-          const layer = this.layers[i];
-          current = hasPrivateOutput(layer) && i > 0
-            ? await layer[forwardIntoPrivate](current, target)
-            : await layer.forwardAsync(current, target);
-        }
-        return await this.layers[last].forwardAsync(current, out);
-      } finally {
-        if (plan.idleSets.length < MAX_IDLE_SETS) plan.idleSets.push(set);
+    return callAsync(() => this[forwardAsyncWith](input, out ?? null, { input: false, out: false }));
+  }
+
+  // Every layer but the first reads, and every layer but the last writes, one of this call's own
+  // buffers: those are private, so no layer snapshots or copies them.
+  async [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
+    const x = readTensor(input, 'input');
+    const plan = this.#plan(x.shape);
+    const set = plan.idleSets.pop() ?? this.#allocateSet(plan);
+    try {
+      let current: TensorLike = x;
+      const last = this.layers.length - 1;
+      for (let i = 0; i <= last; i++) {
+        const target = i === last ? out : { data: set[i], shape: plan.shapes[i] };
+        current = await forwardAsyncOf(this.layers[i], current, target, {
+          input: i === 0 ? privacy.input : true,
+          out: i === last ? privacy.out : true,
+        });
       }
-    });
+      return current as Tensor;
+    } finally {
+      if (plan.idleSets.length < MAX_IDLE_SETS) plan.idleSets.push(set);
+    }
   }
 
   // Output shapes of every layer for this input shape, computed once (and checked: a layer that does
