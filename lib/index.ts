@@ -2,6 +2,7 @@ export { conv1x1, conv1x1Async, type Conv1x1Options } from './conv';
 export { Conv1x1, type Conv1x1LayerOptions, type Conv1x1FromWeightsOptions } from './layers/conv1x1';
 export { DepthwiseConv2d, type DepthwiseConv2dOptions, type DepthwiseConv2dFromWeightsOptions } from './layers/depthwise';
 export { Linear, type LinearOptions, type LinearFromWeightsOptions } from './layers/linear';
+export { SeparableConv2d, type SeparableConv2dOptions } from './layers/separable';
 export { GlobalAvgPool, Flatten } from './layers/pooling';
 export { Residual, type ResidualOptions } from './layers/residual';
 export { Sequential } from './layers/sequential';

@@ -10,11 +10,12 @@ import {
   GlobalAvgPool,
   Linear,
   Residual,
+  SeparableConv2d,
   Sequential,
   Tensor,
 } from '../lib/index';
 import { BACKENDS, onBackend } from './backends';
-import { activate, expectClose, referenceConv, seededFloats, type RefActivation, type RefResult } from './reference';
+import { activate, expectClose, referenceConv, referenceDepthwise, seededFloats, type RefActivation, type RefResult } from './reference';
 
 const EPS32 = 2 ** -23;
 
@@ -161,5 +162,26 @@ describe.each(BACKENDS)('layers on %s', (kind) => {
     results.forEach((y, i) => expectClose(y.data, { ...expected(inputs[i]), k: 120 }, `${kind} sequential async ${i}`));
     expect(model.flops([2, 16, 3, 5])).toBeGreaterThan(2 * 2 * 15 * (16 * 32 + 32 * 32 + 32 * 8));
     expect(() => model.forward({ data: new Float32Array(2 * 15 * 15), shape: [2, 15, 3, 5] })).toThrow(/Sequential layers\[0\] \(Conv1x1\)/);
+  });
+});
+
+describe('SeparableConv2d', () => {
+  it('is a depthwise convolution then a pointwise one, each with its activation', async () => {
+    const [cin, cout, h, w] = [12, 20, 9, 11];
+    const dw = seededFloats(cin * 9, 1), dwb = seededFloats(cin, 2), pw = seededFloats(cout * cin, 3), pwb = seededFloats(cout, 4);
+    const layer = new SeparableConv2d({
+      inChannels: cin, outChannels: cout, kernelSize: 3, stride: 2, padding: 1,
+      depthwiseWeight: { data: dw, shape: [cin, 1, 3, 3] }, depthwiseBias: dwb, depthwiseActivation: 'relu6',
+      pointwiseWeight: { data: pw, shape: [cout, cin] }, pointwiseBias: pwb, activation: 'hardswish',
+    });
+    const x = seededFloats(2 * cin * h * w, 5).map((v) => v * 3);
+    const a = referenceDepthwise({ batch: 2, channels: cin, height: h, width: w, kernel: [3, 3], stride: [2, 2], padding: [1, 1], activation: 'relu6' }, x, dw, dwb);
+    const [, , oh, ow] = a.shape;
+    const ref = referenceConv({ batch: 2, inChannels: cin, outChannels: cout, height: oh, width: ow, activation: 'hardswish' }, Float32Array.from(a.data), pw, pwb);
+    const input = { data: x, shape: [2, cin, h, w] };
+    expect(layer.outputShape(input.shape)).toEqual(ref.shape);
+    expectClose(layer.forward(input).data, { ...ref, k: cin + 9 }, 'separable');
+    expectClose((await layer.forwardAsync(input)).data, { ...ref, k: cin + 9 }, 'separable async');
+    expect(() => new SeparableConv2d({ ...({} as object), inChannels: cin } as never)).toThrow();
   });
 });

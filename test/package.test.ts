@@ -18,7 +18,7 @@ const REQUIRE_SMOKE = `const m = require('conv1x1');${SMOKE}`;
 const EXPECTED_Y = [9.5, 12.5, -2, -2];
 const PUBLIC_NAMES = [
   'Conv1x1', 'Conv1x1Error', 'DepthwiseConv2d', 'ErrorCodes', 'Flatten', 'GlobalAvgPool', 'Linear', 'Residual',
-  'Sequential', 'Tensor', 'WeightsError', 'WeightsErrorCodes', 'backend', 'buildModel', 'conv1x1', 'conv1x1Async',
+  'SeparableConv2d', 'Sequential', 'Tensor', 'WeightsError', 'WeightsErrorCodes', 'backend', 'buildModel', 'conv1x1', 'conv1x1Async',
   'createNpyWriter', 'encodeNpy', 'encodeSafetensors', 'fuseBatchNorm', 'loadModel', 'loadWeights', 'readNpy', 'readNpz',
   'readSafetensors', 'saveNpy', 'saveSafetensors', 'setThreads',
 ];
