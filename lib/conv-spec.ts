@@ -2,7 +2,7 @@
 // input and `out` into the plain parameters the native side executes.
 import type { NativeInputDims, NativeLayerParams } from './binding';
 import { ErrorCodes, rangeError, shapeError, typeError, Conv1x1Error, describe } from './errors';
-import { MAX_ELEMENTS, readTensor, type TensorLike } from './tensor';
+import { MAX_ELEMENTS, readTensor, sharesMemory, type TensorLike } from './tensor';
 import {
   ACTIVATIONS,
   LAYOUTS,
@@ -165,11 +165,6 @@ export function readInput(
   return { data: input.data, ...planInput(input.shape, spec, inChannels, outChannels, name, expectation) };
 }
 
-function overlaps(a: Float32Array, b: Float32Array | null): boolean {
-  if (!b || a.buffer !== b.buffer || a.length === 0 || b.length === 0) return false;
-  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
-}
-
 /** The caller's `out`: exactly the output shape, a plain buffer, and no memory shared with the operands. */
 export function readOut(
   value: unknown,
@@ -184,7 +179,7 @@ export function readOut(
     throw shapeError(`${name}.shape is [${shape.join(', ')}] but the output shape is [${outputShape.join(', ')}]`);
   }
   for (const [operand, data] of Object.entries(operands)) {
-    if (overlaps(out.data, data)) {
+    if (sharesMemory(out.data, data)) {
       throw new Conv1x1Error(
         `${name}.data shares memory with the ${operand}; the output must be a separate buffer`,
         ErrorCodes.OVERLAP,

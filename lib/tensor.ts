@@ -43,6 +43,12 @@ export class Tensor implements TensorLike {
   }
 }
 
+/** Whether two arrays share any byte of memory. */
+export function sharesMemory(a: Float32Array, b: Float32Array | null): boolean {
+  if (!b || a.buffer !== b.buffer || a.length === 0 || b.length === 0) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
 export function isDetached(buffer: ArrayBufferLike): boolean {
   if (buffer.byteLength !== 0) return false;
   try {

@@ -112,6 +112,19 @@ describe('conv1x1 extract', () => {
     for (const run of [missing, corrupt, mismatch]) expect(run.stderr).not.toMatch(/\n\s+at /);  // no stack trace
   });
 
+  it('refuses, before any work, inputs whose shapes would give rows of different widths', () => {
+    const spec = path.join(dir, 'flatten.json');
+    writeFileSync(spec, JSON.stringify({ inputChannels: 32, layers: [
+      { type: 'depthwise', weights: 'features.0.conv.0.0', padding: 1 },
+      { type: 'flatten' },
+    ] }));
+    const out = path.join(dir, 'never.npy');
+    const run = cli('extract', '--model', spec, '--weights', EMBEDDED_WEIGHTS, '--input', inputs, '--out', out);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/give \d+ features but others give \d+/);
+    expect(existsSync(out) || existsSync(`${out}.partial`)).toBe(false);
+  });
+
   it('stops cleanly on Ctrl-C: exit 130 and no output file, complete or partial', async () => {
     const out = path.join(dir, 'interrupted.npy');
     const child = spawn(process.execPath, [CLI, 'extract', '--items', '100000', '--size', '16', '--batch', '8', '--out', out], { cwd: ROOT });

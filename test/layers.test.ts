@@ -13,6 +13,7 @@ import {
   SeparableConv2d,
   Sequential,
   Tensor,
+  type TensorLike,
 } from '../lib/index';
 import { BACKENDS, onBackend } from './backends';
 import { activate, expectClose, referenceConv, referenceDepthwise, seededFloats, type RefActivation, type RefResult } from './reference';
@@ -183,5 +184,48 @@ describe('SeparableConv2d', () => {
     expectClose(layer.forward(input).data, { ...ref, k: cin + 9 }, 'separable');
     expectClose((await layer.forwardAsync(input)).data, { ...ref, k: cin + 9 }, 'separable async');
     expect(() => new SeparableConv2d({ ...({} as object), inChannels: cin } as never)).toThrow();
+  });
+});
+
+describe('Sequential and Residual buffer ownership', () => {
+  const c = 6;
+  const conv = () => new Conv1x1({ inChannels: c, outChannels: c, weight: { data: seededFloats(c * c, 1), shape: [c, c] } });
+  const x1 = () => new Tensor(seededFloats(c * 4, 2), [1, c, 2, 2]);
+  const x2 = () => new Tensor(seededFloats(c * 4, 3), [1, c, 2, 2]);
+
+  it('never hands out its kept buffers (Flatten last returns a view of one)', async () => {
+    const model = new Sequential([conv(), new Flatten()]);
+    const first = model.forward(x1());
+    const firstCopy = Array.from(first.data);
+    model.forward(x2());
+    expect(Array.from(first.data)).toEqual(firstCopy);
+    const a = await model.forwardAsync(x1());
+    const aCopy = Array.from(a.data);
+    await model.forwardAsync(x2());
+    expect(Array.from(a.data)).toEqual(aCopy);
+    expect(aCopy).toEqual(firstCopy);
+  });
+
+  it('snapshots the caller\'s input when called, even when the first layer is a JavaScript one', async () => {
+    const identity = {
+      kind: 'Identity',
+      outputShape: (shape: readonly number[]) => [...shape],
+      forward: (input: TensorLike) => input as Tensor,
+      forwardAsync: async (input: TensorLike) => input as Tensor,
+      flops: () => 0,
+    };
+    const model = new Sequential([identity, conv()]);
+    const x = x1();
+    const expected = conv().forward(x1()).data;
+    const pending = model.forwardAsync(x);
+    x.data.fill(Number.NaN);  // after the call: must not reach the result
+    expect(Array.from((await pending).data)).toEqual(Array.from(expected));
+  });
+
+  it('Residual refuses an out that is its input (the skip reads it after the block)', async () => {
+    const residual = new Residual(new Sequential([conv(), conv()]));
+    const x = x1();
+    expect(() => residual.forward(x, x)).toThrow(expect.objectContaining({ code: 'ERR_OVERLAP' }));
+    await expect(residual.forwardAsync(x, x)).rejects.toMatchObject({ code: 'ERR_OVERLAP' });
   });
 });

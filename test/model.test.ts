@@ -141,6 +141,7 @@ describe('model spec errors', () => {
     expect(load({ layers: [{ type: 'conv' }] })).toThrow(expect.objectContaining({ code: 'ERR_MODEL_SPEC', message: expect.stringMatching(/layers\[0\]\.type: 'conv' is not a layer type/) }));
     expect(load({ layers: [{ type: 'conv1x1', weights: 'sep.pw', batchnorm: 'sep.bn2' }] })).toThrow(/did you mean 'batchNorm'/);
     expect(load({ layers: [] })).toThrow(Conv1x1Error);
+    expect(load({ inputChannels: '32', layers: [{ type: 'flatten' }] })).toThrow(/inputChannels: must be a positive integer/);
     expect(load({ layers: [{ type: 'conv1x1' }] })).toThrow(/layers\[0\]\.weights: must be the PyTorch name prefix/);
     expect(load({ layers: [{ type: 'residual', layers: [{ type: 'flatten', extra: 1 }] }] })).toThrow(/layers\[0\]\.layers\[0\]/);
     expect(() => loadModel(path.join(dir, 'missing.json'), weightsFile)).toThrow(expect.objectContaining({ code: 'ERR_MODEL_SPEC' }));

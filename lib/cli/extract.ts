@@ -8,7 +8,7 @@ import type { Sequential } from '../layers/sequential';
 import { EMBEDDED_SPEC, EMBEDDED_WEIGHTS } from '../model/embedded';
 import { loadModel, readModelSpec, type ModelSpec } from '../model/model-spec';
 import { allocateFloats } from '../tensor';
-import { generatedBatches, listInputFiles, readBatches, scanInputs, type Batch } from './inputs';
+import { generatedBatches, InputError, listInputFiles, readBatches, scanInputs, type Batch } from './inputs';
 import { Progress } from './progress';
 import { UsageError } from './usage';
 
@@ -54,6 +54,34 @@ function openSink(out: string | undefined, rows: number, features: number): Feat
   throw new UsageError(`--out ${out}: the file name must end in .npy or .safetensors`);
 }
 
+/**
+ * The features per input, the same for every input shape present (checked before any work, so that a
+ * run never fails at its end): the model must give one vector per input.
+ */
+function featureWidth(model: Sequential, itemShapes: readonly number[][]): number {
+  let width: number | null = null;
+  for (const shape of new Map(itemShapes.map((s) => [s.join('×'), s])).values()) {
+    let output: number[];
+    try {
+      output = model.outputShape([1, ...shape]);
+    } catch (error) {
+      throw new InputError(`inputs of shape [${shape.join(', ')}]: ${(error as Error).message}`);
+    }
+    if (output.length !== 2) {
+      throw new InputError(
+        `the model turns an input [${shape.join(', ')}] into [${output.slice(1).join(', ')}]; extract needs one ` +
+          'feature vector per input (end the model with globalAvgPool, or flatten for fixed-size inputs)',
+      );
+    }
+    if (width !== null && output[1] !== width) {
+      throw new InputError(`inputs of shape [${shape.join(', ')}] give ${output[1]} features but others give ${width}; ` +
+        'one output file needs one feature width');
+    }
+    width = output[1];
+  }
+  return width ?? 0;
+}
+
 export interface ExtractSummary {
   items: number;
   seconds: number;
@@ -63,7 +91,13 @@ export interface ExtractSummary {
   interrupted: boolean;
 }
 
-export async function runExtract(options: ExtractOptions, signal: { stopped: boolean }): Promise<ExtractSummary> {
+/** Set by Ctrl-C; `abortOutput` removes the partial output when the process must end at once. */
+export interface StopSignal {
+  stopped: boolean;
+  abortOutput?: () => void;
+}
+
+export async function runExtract(options: ExtractOptions, signal: StopSignal): Promise<ExtractSummary> {
   if (Boolean(options.model) !== Boolean(options.weights)) {
     throw new UsageError('--model and --weights go together (or give neither for the embedded default model)');
   }
@@ -75,34 +109,32 @@ export async function runExtract(options: ExtractOptions, signal: { stopped: boo
 
   let total: number;
   let batches: Iterable<Batch>;
-  let sampleShape: number[];
+  let itemShapes: number[][];
   if (options.input.length > 0) {
     const arrays = scanInputs(listInputFiles(options.input), channels);
     total = arrays.reduce((sum, array) => sum + array.items, 0);
     batches = readBatches(arrays, options.batch);
-    sampleShape = arrays.length > 0 ? arrays[0].itemShape : [channels ?? 0, 0, 0];
+    itemShapes = arrays.map((array) => array.itemShape);
   } else {
     if (channels === undefined) throw new UsageError('--input is needed: the model spec does not say its inputChannels');
     total = options.items;
     batches = generatedBatches(options.items, channels, options.size, options.batch);
-    sampleShape = [channels, options.size, options.size];
+    itemShapes = [[channels, options.size, options.size]];
   }
-  const featureShape = model.outputShape([1, ...sampleShape]);
-  if (featureShape.length !== 2) {
-    throw new UsageError(`the model turns one input into [${featureShape.slice(1).join(', ')}]; extract needs one feature vector per input (end the model with globalAvgPool or flatten)`);
-  }
-  const features = featureShape[1];
+  const features = featureWidth(model, itemShapes);
 
   const info = backend();
-  const source = options.input.length > 0 ? `${total} inputs from ${options.input.join(', ')}` : `${total} generated inputs [${sampleShape.join(', ')}]`;
+  const source = options.input.length > 0 ? `${total} inputs from ${options.input.join(', ')}` : `${total} generated inputs [${itemShapes[0].join(', ')}]`;
   process.stderr.write(`extract: ${spec.name ?? specPath} on ${source}, batch ${options.batch}, backend ${info.name}, ${info.threads} thread(s)\n`);
 
   const sink = openSink(options.out, total, features);
+  signal.abortOutput = () => sink.abort();
   const progress = new Progress({ total, label: 'extract' });
   let done = 0;
   let flops = 0;
   try {
-    // While a batch computes on worker threads, the next one is read: file I/O overlaps compute.
+    // The next batch is read while the model's first layer runs on a worker thread (the later layers
+    // need this thread between them, so the overlap is partial).
     const iterator = batches[Symbol.iterator]();
     for (let next = iterator.next(); !next.done && !signal.stopped; ) {
       const batch = next.value;

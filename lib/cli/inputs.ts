@@ -60,8 +60,9 @@ function describeArrays(store: WeightStore, channels: number | undefined): Input
 }
 
 /**
- * Reads every file's header (tensors are decoded lazily, so this reads but does not convert) to count
- * the items and check their shapes before any work starts.
+ * Reads every file once to count its items and check their shapes before any work starts (tensors
+ * are decoded lazily, so this reads and validates but does not convert); each file is read again when
+ * its batch runs. Memory holds one file at a time.
  */
 export function scanInputs(files: readonly string[], channels: number | undefined): InputArray[] {
   return files.flatMap((file) => describeArrays(loadWeights(file), channels));

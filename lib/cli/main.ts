@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 
 import { Conv1x1Error } from '../errors';
 import { WeightsError } from '../io';
-import { runExtract, type ExtractOptions } from './extract';
+import { runExtract, type ExtractOptions, type StopSignal } from './extract';
 import { runInfo } from './info';
 import { InputError } from './inputs';
 import { USAGE, UsageError } from './usage';
@@ -58,9 +58,12 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'extract') {
     const options = parseExtract(rest);
     // First Ctrl-C: finish the batch in flight, remove the partial output, exit 130. Second: at once.
-    const signal = { stopped: false };
+    const signal: StopSignal = { stopped: false };
     process.on('SIGINT', () => {
-      if (signal.stopped) process.exit(130);
+      if (signal.stopped) {
+        signal.abortOutput?.();
+        process.exit(130);
+      }
       signal.stopped = true;
       process.stderr.write('\nextract: stopping after the current batch (Ctrl-C again to quit now)\n');
     });
@@ -87,8 +90,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const known = error instanceof UsageError || error instanceof InputError || error instanceof Conv1x1Error ||
       error instanceof WeightsError || (error as { code?: string })?.code?.startsWith('ERR_');
-    if (error instanceof UsageError || (error as { code?: string })?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
-      (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`conv1x1: ${(error as Error).message}\n(run 'conv1x1 help' for usage)`);
       process.exitCode = 2;
       return;

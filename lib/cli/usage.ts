@@ -20,6 +20,5 @@ extract options:
 Exit codes: 0 done, 1 failed (unreadable input, shape mismatch, bad model), 2 bad arguments,
 130 interrupted (Ctrl-C; no output file is left behind).`;
 
-export class UsageError extends Error {
-  readonly exitCode = 2;
-}
+/** Bad command-line arguments: reported with a pointer to `conv1x1 help`, exit code 2. */
+export class UsageError extends Error {}

@@ -150,8 +150,8 @@ export class DepthwiseConv2d implements Layer {
     const weight = store.tensor(`${prefix}.weight`);
     const [channels = 0, , kh = 0, kw = 0] = weight.shape;
     const layer = new DepthwiseConv2d({
-      kernelSize: [kh, kw],
       ...layerOptions,
+      kernelSize: layerOptions.kernelSize ?? [kh, kw],
       channels,
       weight,
       bias: store.has(`${prefix}.bias`) ? store.tensor(`${prefix}.bias`, [channels]) : null,

@@ -1,8 +1,8 @@
 // Residual(block): y = act(block(x) + x), the skip connection of ResNet and MobileNetV2 blocks. The
 // block's output shape must equal its input's. The add runs in JavaScript, in place on the output.
 import { activationFunction } from '../activation';
-import { shapeError } from '../errors';
-import { readTensor, type Tensor, type TensorLike } from '../tensor';
+import { Conv1x1Error, ErrorCodes, shapeError } from '../errors';
+import { readTensor, sharesMemory, type Tensor, type TensorLike } from '../tensor';
 import { ACTIVATIONS, checkOptionNames, readChoice, readFiniteNumber, readOptionsObject, type Activation } from '../validate';
 import { forwardAsyncOf, forwardAsyncWith, type Layer, type Privacy } from './layer';
 
@@ -43,7 +43,15 @@ export class Residual implements Layer {
   forward(input: TensorLike, out?: TensorLike | null): Tensor {
     const x = readTensor(input, 'input');
     this.outputShape(x.shape);
+    this.#checkOut(x.data, out);
     return this.#add(this.block.forward(x, out), x.data);
+  }
+
+  // The skip reads the input after the block has written `out`: they must not share memory.
+  #checkOut(input: Float32Array, out: TensorLike | null | undefined): void {
+    if (out && sharesMemory(readTensor(out, 'out').data, input)) {
+      throw new Conv1x1Error('Residual: out shares memory with the input, which the skip connection reads after the block', ErrorCodes.OVERLAP);
+    }
   }
 
   forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
@@ -53,6 +61,7 @@ export class Residual implements Layer {
   async [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
     const x = readTensor(input, 'input');
     this.outputShape(x.shape);
+    this.#checkOut(x.data, out);
     // The skip input is read after the block finishes: a caller's array may have changed by then.
     const skip = privacy.input ? x.data : new Float32Array(x.data);
     return this.#add(await forwardAsyncOf(this.block, x, out, privacy), skip);

@@ -3,7 +3,7 @@
 // no layer allocates; concurrent async calls each take their own set from a small pool.
 import { callAsync, callSync } from '../async-call';
 import { shapeError } from '../errors';
-import { allocateFloats, readTensor, type Tensor, type TensorLike } from '../tensor';
+import { allocateFloats, readTensor, Tensor, type TensorLike } from '../tensor';
 import { forwardAsyncOf, forwardAsyncWith, type Layer, type Privacy } from './layer';
 
 /** Sets of intermediate buffers kept per input shape for async calls (more are made when needed). */
@@ -13,8 +13,24 @@ const MAX_PLANS = 8;
 
 interface Plan {
   shapes: number[][];  // output shape of each layer
+  inputElements: number;
   syncSet: Float32Array[] | null;
-  idleSets: Float32Array[][];
+  idleSets: AsyncSet[];
+}
+
+/** One async call's own buffers: a snapshot of its input, and every layer's output but the last. */
+interface AsyncSet {
+  input: Float32Array;
+  outputs: Float32Array[];
+}
+
+// A result that is still one of the kept buffers (Flatten's view of the previous layer's output, as
+// the last layer) would be overwritten by the next call: it is copied out.
+function ownResult(result: Tensor, kept: readonly Float32Array[]): Tensor {
+  if (!kept.some((buffer) => buffer.buffer === result.data.buffer)) return result;
+  const copy = allocateFloats(result.data.length);
+  copy.set(result.data);
+  return Tensor.fromTrusted(copy, result.shape);
 }
 
 export class Sequential implements Layer {
@@ -54,7 +70,7 @@ export class Sequential implements Layer {
       for (let i = 0; i < last; i++) {
         current = this.layers[i].forward(current, { data: plan.syncSet[i], shape: plan.shapes[i] });
       }
-      return this.layers[last].forward(current, out);
+      return ownResult(this.layers[last].forward(current, out), plan.syncSet);
     });
   }
 
@@ -62,23 +78,31 @@ export class Sequential implements Layer {
     return callAsync(() => this[forwardAsyncWith](input, out ?? null, { input: false, out: false }));
   }
 
-  // Every layer but the first reads, and every layer but the last writes, one of this call's own
-  // buffers: those are private, so no layer snapshots or copies them.
+  // The input is snapshotted into this call's own buffer when it is the caller's (as every async call
+  // snapshots), and each layer writes into another of the call's buffers: all of them are private,
+  // so no layer snapshots or copies again.
   async [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
     const x = readTensor(input, 'input');
     const plan = this.#plan(x.shape);
-    const set = plan.idleSets.pop() ?? this.#allocateSet(plan);
+    const set = plan.idleSets.pop() ?? this.#allocateAsyncSet(plan);
     try {
       let current: TensorLike = x;
+      if (!privacy.input) {
+        set.input.set(x.data);
+        current = { data: set.input, shape: x.shape };
+      }
+      const own = [set.input, ...set.outputs].map((buffer) => buffer.buffer);
       const last = this.layers.length - 1;
       for (let i = 0; i <= last; i++) {
-        const target = i === last ? out : { data: set[i], shape: plan.shapes[i] };
+        const target = i === last ? out : { data: set.outputs[i], shape: plan.shapes[i] };
         current = await forwardAsyncOf(this.layers[i], current, target, {
-          input: i === 0 ? privacy.input : true,
+          // Private only if it really is one of this call's buffers: a layer may return an array of
+          // its own (a user's layer), and the first may be the caller's private buffer.
+          input: (i === 0 && privacy.input) || own.includes(current.data.buffer),
           out: i === last ? privacy.out : true,
         });
       }
-      return current as Tensor;
+      return ownResult(current as Tensor, [set.input, ...set.outputs]);
     } finally {
       if (plan.idleSets.length < MAX_IDLE_SETS) plan.idleSets.push(set);
     }
@@ -101,7 +125,7 @@ export class Sequential implements Layer {
         }
         shapes.push(shape);
       });
-      plan = { shapes, syncSet: null, idleSets: [] };
+      plan = { shapes, inputElements: inputShape.reduce((a, b) => a * b, 1), syncSet: null, idleSets: [] };
       if (this.#plans.size >= MAX_PLANS) this.#plans.delete(this.#plans.keys().next().value as string);
       this.#plans.set(key, plan);
     }
@@ -110,5 +134,9 @@ export class Sequential implements Layer {
 
   #allocateSet(plan: Plan): Float32Array[] {
     return plan.shapes.slice(0, -1).map((shape) => allocateFloats(shape.reduce((a, b) => a * b, 1)));
+  }
+
+  #allocateAsyncSet(plan: Plan): AsyncSet {
+    return { input: allocateFloats(plan.inputElements), outputs: this.#allocateSet(plan) };
   }
 }

@@ -18,7 +18,7 @@ export interface ModelSpec {
   /** Free text, shown by `conv1x1 info --model`. */
   name?: string;
   description?: string;
-  /** Channels the first layer expects (checked when the model is built, documented for users). */
+  /** Channels the inputs have; `extract` checks inputs against it before it starts. */
   inputChannels?: number;
   layers: LayerSpec[];
 }
@@ -112,6 +112,10 @@ function wrapErrors<T>(path: string, label: string, build: () => T): T {
 export function buildModel(specValue: unknown, store: TensorSource): Sequential {
   const spec = readObject(specValue, '(root)');
   checkSpecKeys(spec, ['name', 'description', 'inputChannels', 'layers'], '(root)');
+  const channels = spec.inputChannels;
+  if (channels !== undefined && !(typeof channels === 'number' && Number.isInteger(channels) && channels >= 1)) {
+    throw specError('inputChannels', `must be a positive integer but is ${describe(channels)}`);
+  }
   const layers = readLayers(spec.layers, 'layers').map((layer, i) => buildLayer(layer, `layers[${i}]`, store));
   return new Sequential(layers);
 }

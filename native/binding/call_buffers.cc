@@ -19,6 +19,7 @@ CallBuffers read_call_buffers(const Napi::CallbackInfo& info, size_t input_index
   Napi::Env env = info.Env();
   CallBuffers buffers;
   buffers.input = read_float32_array(info[input_index], "input");
+  buffers.input_array = info[input_index].As<Napi::Float32Array>();
   require_length(buffers.input, input_elements, "input");
   buffers.out = read_float32_array(info[out_index], "out");
   require_length(buffers.out, output_elements, "out");
@@ -36,16 +37,20 @@ FloatView read_bias(const Napi::Value& value, int64_t out_channels) {
   return bias;
 }
 
-bool read_out_is_private(const Napi::CallbackInfo& info, size_t index) {
+bool read_flag(const Napi::CallbackInfo& info, size_t index) {
   return info.Length() > index && info[index].IsBoolean() && info[index].As<Napi::Boolean>().Value();
 }
 
-ScratchBuffer snapshot_input(const CallBuffers& buffers) {
-  ScratchBuffer copy(static_cast<size_t>(buffers.input.length));
-  if (buffers.input.length > 0) {
-    std::memcpy(copy.data(), buffers.input.data, static_cast<size_t>(buffers.input.length) * sizeof(float));
+AsyncInput::AsyncInput(const CallBuffers& buffers, bool input_is_private) {
+  if (input_is_private) {
+    keep_alive_ = Napi::Persistent(buffers.input_array);
+    borrowed_ = buffers.input.data;
+    return;
   }
-  return copy;
+  snapshot_ = ScratchBuffer(static_cast<size_t>(buffers.input.length));
+  if (buffers.input.length > 0) {
+    std::memcpy(snapshot_.data(), buffers.input.data, static_cast<size_t>(buffers.input.length) * sizeof(float));
+  }
 }
 
 }  // namespace binding

@@ -13,6 +13,7 @@ namespace binding {
 
 struct CallBuffers {
   FloatView input;
+  Napi::Float32Array input_array;
   FloatView out;
   Napi::Float32Array out_array;
 };
@@ -29,12 +30,23 @@ CallBuffers read_call_buffers(const Napi::CallbackInfo& info, size_t input_index
 // The bias argument: null/undefined for none, else a Float32Array of out_channels elements.
 FloatView read_bias(const Napi::Value& value, int64_t out_channels);
 
-// Whether an async call's `out` is private to the call (info[index] === true): an array the facade
-// allocated for it and shows nobody until the promise settles, so the worker may write it in place.
-bool read_out_is_private(const Napi::CallbackInfo& info, size_t index);
+// A boolean flag argument (info[index] === true). Async calls take two: whether `out` and whether the
+// input are private to the call, i.e. arrays that the facade allocated (a new output, Sequential's
+// intermediates) and that nobody else uses until the promise settles. Only the facade sets them.
+bool read_flag(const Napi::CallbackInfo& info, size_t index);
 
-// A private copy of the input for an async call: the caller may detach or reuse its array meanwhile.
-ScratchBuffer snapshot_input(const CallBuffers& buffers);
+// The input an async call reads on its worker thread: a snapshot (the caller may detach or reuse its
+// array meanwhile), or, when the input is private to the call, the array itself, kept referenced.
+class AsyncInput {
+ public:
+  AsyncInput(const CallBuffers& buffers, bool input_is_private);
+  const float* data() const { return borrowed_ ? borrowed_ : snapshot_.data(); }
+
+ private:
+  ScratchBuffer snapshot_;
+  Napi::Reference<Napi::Float32Array> keep_alive_;
+  const float* borrowed_ = nullptr;
+};
 
 }  // namespace binding
 }  // namespace conv1x1

@@ -54,12 +54,12 @@ Napi::Value conv_async(const Napi::CallbackInfo& info) {
     FunctionalCall call = read_functional_call(info);
     BackendRegistry::instance().active();  // a backend that failed to load rejects now, not later
     // Snapshot what the call reads: the caller may detach or reuse its arrays while it runs.
-    ScratchBuffer input = snapshot_input(call.buffers);
+    auto input = std::make_unique<AsyncInput>(call.buffers, false);
     auto weights = prepare_weights(call.plan, call.weight.data, call.bias.data);
     auto* worker = new ConvWorker(env, &addon_state(env).scheduler,
                                   bind_conv(call.plan, std::move(weights)),
                                   call.plan.output_elements, std::move(input),
-                                  call.buffers.out_array, read_out_is_private(info, 5));
+                                  call.buffers.out_array, read_flag(info, 5));
     Napi::Promise promise = worker->promise();
     addon_state(env).scheduler.submit(worker);
     return promise;

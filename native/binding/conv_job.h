@@ -1,7 +1,8 @@
 #pragma once
 // One convolution call as the binding hands it to the core: a plan and the memory it runs over.
-// Async calls own (or share) every buffer they touch, so nothing JS does meanwhile (detaching,
-// transferring, collecting an array) can reach the memory a worker thread is using.
+// Async calls own (or share) the weights and, unless the facade marks them private to the call (see
+// AsyncInput and outIsPrivate: arrays it allocated and shows nobody until the promise settles), their
+// own copies of input and output, so nothing JS does meanwhile can reach what a worker thread uses.
 #include <functional>
 #include <memory>
 #include <vector>

@@ -8,7 +8,7 @@ namespace conv1x1 {
 namespace binding {
 
 ConvWorker::ConvWorker(Napi::Env env, AsyncScheduler* scheduler, WorkerJob job,
-                       int64_t output_elements, ScratchBuffer input, Napi::Float32Array output,
+                       int64_t output_elements, std::unique_ptr<AsyncInput> input, Napi::Float32Array output,
                        bool out_is_private)
     : Napi::AsyncWorker(env, "conv1x1"),
       scheduler_(scheduler),
@@ -36,7 +36,7 @@ void ConvWorker::give_back_slot() {
 
 void ConvWorker::Execute() {
   try {
-    job_(input_.data(), output_data_);
+    job_(input_->data(), output_data_);
   } catch (const Error& error) {
     core_error_ = true;
     error_code_ = error.code();

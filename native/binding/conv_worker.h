@@ -12,6 +12,7 @@
 
 #include "../core/error.h"
 #include "../platform/compute_slots.h"
+#include "call_buffers.h"
 #include "scratch_pool.h"
 
 namespace conv1x1 {
@@ -26,12 +27,12 @@ using WorkerJob = std::function<void(const float* input, float* output)>;
 
 class ConvWorker : public Napi::AsyncWorker {
  public:
-  // input: a private snapshot of the caller's input, taken on the JS thread when the call is made.
+  // input: what the worker reads (a snapshot, or an array private to the call; see AsyncInput).
   // output: written in place when out_is_private (an array nobody else sees until the promise
   // settles); otherwise the caller's `out`, written on completion from a private result buffer, if
   // it is still attached and the same size.
   ConvWorker(Napi::Env env, AsyncScheduler* scheduler, WorkerJob job, int64_t output_elements,
-             ScratchBuffer input, Napi::Float32Array output, bool out_is_private);
+             std::unique_ptr<AsyncInput> input, Napi::Float32Array output, bool out_is_private);
   ~ConvWorker() override;
 
   Napi::Promise promise() { return deferred_.Promise(); }
@@ -51,7 +52,7 @@ class ConvWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   WorkerJob job_;
   int64_t output_elements_;
-  ScratchBuffer input_;
+  std::unique_ptr<AsyncInput> input_;
   Napi::Reference<Napi::Float32Array> output_ref_;
   bool out_is_private_;
   float* output_data_ = nullptr;

@@ -60,10 +60,10 @@ Napi::Value PreparedConv::run_async(const Napi::CallbackInfo& info) {
     ConvPlan plan = plan_for(info);
     CallBuffers buffers = read_call_buffers(info, 1, 2, plan, FloatView{}, FloatView{});
     BackendRegistry::instance().active();  // a backend that failed to load rejects now
-    ScratchBuffer input = snapshot_input(buffers);
+    auto input = std::make_unique<AsyncInput>(buffers, read_flag(info, 4));
     auto* worker = new ConvWorker(env, &addon_state(env).scheduler, bind_conv(plan, weights_),
                                   plan.output_elements, std::move(input), buffers.out_array,
-                                  read_out_is_private(info, 3));
+                                  read_flag(info, 3));
     Napi::Promise promise = worker->promise();
     addon_state(env).scheduler.submit(worker);
     return promise;

@@ -2,7 +2,8 @@
 // The native half of the Conv1x1 layer: weights validated, copied and laid out once at construction,
 // then run on any number of inputs.
 //   new PreparedConv(layerParams, weight, bias | null)
-//   run(dims, input, out) -> out;  runAsync(dims, input, out, outIsPrivate) -> Promise<out>
+//   run(dims, input, out) -> out;
+//   runAsync(dims, input, out, outIsPrivate, inputIsPrivate) -> Promise<out>
 // dims: { batch, height, width }.
 #include <napi.h>
 

@@ -26,7 +26,7 @@ void read_depthwise_params(const Napi::Object& object, DepthwiseParams* p) {
 }
 
 // For a caller that holds a compute slot: the threads per call are read under it, as for 1×1 calls.
-void run_holding_slot(const DepthwisePlan& plan, const DepthwiseWeights& weights,
+void run_depthwise_holding_slot(const DepthwisePlan& plan, const DepthwiseWeights& weights,
                       const float* input, float* output) {
   const float* bias = weights.bias.empty() ? nullptr : weights.bias.data();
   run_depthwise(plan, input, weights.weight.data(), bias, output,
@@ -83,7 +83,7 @@ Napi::Value PreparedDepthwise::run(const Napi::CallbackInfo& info) {
     CallBuffers buffers = read_call_buffers(info, 1, 2, plan.input_elements, plan.output_elements,
                                             FloatView{}, FloatView{});
     ComputeSlot slot;
-    run_holding_slot(plan, *weights_, buffers.input.data, buffers.out.data);
+    run_depthwise_holding_slot(plan, *weights_, buffers.input.data, buffers.out.data);
     return buffers.out_array;
   });
 }
@@ -94,15 +94,15 @@ Napi::Value PreparedDepthwise::run_async(const Napi::CallbackInfo& info) {
     DepthwisePlan plan = plan_for(info);
     CallBuffers buffers = read_call_buffers(info, 1, 2, plan.input_elements, plan.output_elements,
                                             FloatView{}, FloatView{});
-    ScratchBuffer input = snapshot_input(buffers);
+    auto input = std::make_unique<AsyncInput>(buffers, read_flag(info, 4));
     const int64_t output_elements = plan.output_elements;
     std::shared_ptr<const DepthwiseWeights> weights = weights_;
     WorkerJob job = [plan = std::move(plan), weights](const float* in, float* out) {
-      run_holding_slot(plan, *weights, in, out);
+      run_depthwise_holding_slot(plan, *weights, in, out);
     };
     auto* worker =
         new ConvWorker(env, &addon_state(env).scheduler, std::move(job), output_elements,
-                       std::move(input), buffers.out_array, read_out_is_private(info, 3));
+                       std::move(input), buffers.out_array, read_flag(info, 3));
     Napi::Promise promise = worker->promise();
     addon_state(env).scheduler.submit(worker);
     return promise;

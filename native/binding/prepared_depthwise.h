@@ -2,7 +2,8 @@
 // The native half of the DepthwiseConv2d layer: weights validated and copied once at construction,
 // then run on any number of NCHW inputs, sync or on the async workers that PreparedConv uses.
 //   new PreparedDepthwise(layerParams, weight, bias | null)
-//   run(dims, input, out) -> out;  runAsync(dims, input, out, outIsPrivate) -> Promise<out>
+//   run(dims, input, out) -> out;
+//   runAsync(dims, input, out, outIsPrivate, inputIsPrivate) -> Promise<out>
 // layerParams: { channels, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW,
 //                activation, negativeSlope }; dims: { batch, height, width }.
 #include <napi.h>
