@@ -15,8 +15,6 @@ export const WeightsErrorCodes = {
   SIZE: 'ERR_WEIGHTS_SIZE',
   /** Two tensors with the same name. */
   DUPLICATE: 'ERR_WEIGHTS_DUPLICATE',
-  /** A memory order that cannot be handled (Fortran order is transposed, so this is not thrown today). */
-  ORDER: 'ERR_WEIGHTS_ORDER',
   /** A header above its cap, too many zip members, or more inflated bytes than allowed. */
   LIMIT: 'ERR_WEIGHTS_LIMIT',
   /** Content that is none of safetensors, .npy or .npz (or uses a variant we refuse, like zip64). */

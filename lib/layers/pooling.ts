@@ -1,15 +1,18 @@
 // GlobalAvgPool ([N, C, H, W] → [N, C], the mean over each channel's pixels, as
 // torch's adaptive_avg_pool2d(x, 1) then flatten) and Flatten ([N, …] → [N, product]). Both are light
 // memory passes, done in JavaScript; their async forms resolve on the next tick without a thread.
-import { shapeError } from '../errors';
-import { allocateFloats, readTensor, Tensor, type TensorLike } from '../tensor';
+import { Conv1x1Error, ErrorCodes, shapeError } from '../errors';
+import { allocateFloats, readTensor, sharesMemory, Tensor, type TensorLike } from '../tensor';
 import type { Layer } from './layer';
 
-function readOutput(out: TensorLike | null | undefined, shape: number[]): Float32Array {
+function readOutput(out: TensorLike | null | undefined, shape: number[], input: Float32Array): Float32Array {
   if (out === undefined || out === null) return allocateFloats(shape.reduce((a, b) => a * b, 1));
   const o = readTensor(out, 'out', { rejectVolatile: true });
   if (o.shape.length !== shape.length || o.shape.some((d, i) => d !== shape[i])) {
     throw shapeError(`out.shape is [${o.shape.join(', ')}] but the output shape is [${shape.join(', ')}]`);
+  }
+  if (sharesMemory(o.data, input)) {
+    throw new Conv1x1Error('out.data shares memory with the input; the output must be a separate buffer', ErrorCodes.OVERLAP);
   }
   return o.data;
 }
@@ -27,7 +30,7 @@ export class GlobalAvgPool implements Layer {
   forward(input: TensorLike, out?: TensorLike | null): Tensor {
     const x = readTensor(input, 'input', { ranks: [4], layoutHint: '[N, C, H, W]' });
     const shape = this.outputShape(x.shape);
-    const y = readOutput(out, shape);
+    const y = readOutput(out, shape, x.data);
     const pixels = x.shape[2] * x.shape[3];
     const planes = shape[0] * shape[1];
     for (let plane = 0; plane < planes; plane++) {
@@ -64,7 +67,7 @@ export class Flatten implements Layer {
     const x = readTensor(input, 'input');
     const shape = this.outputShape(x.shape);
     if (out === undefined || out === null) return Tensor.fromTrusted(x.data, shape);
-    const y = readOutput(out, shape);
+    const y = readOutput(out, shape, x.data);
     y.set(x.data);
     return Tensor.fromTrusted(y, shape);
   }
