@@ -219,12 +219,23 @@ void run_conv(const ConvPlan& plan, const ConvTensors& t, const GemmBackend& gem
     run_tiles(tiles, &epilogue, gemm, threads);
     return;
   }
-  // Strided or padded: GEMM over the gathered pixels that see the input, then the result goes back
-  // into the full output (border zero) and the epilogue covers every output pixel.
+  // Strided or padded: GEMM over the gathered pixels that see the input. Without a padding border
+  // those are all the output pixels, in order: the GEMM writes the output itself, epilogue fused.
   const int64_t inner = plan.inner_pixels();
   std::vector<float> in_panel = allocate_scratch(p.batch * p.in_channels * inner);
-  std::vector<float> out_panel = allocate_scratch(p.batch * p.out_channels * inner);
   gather(plan, t.input, in_panel.data());
+  if (inner == plan.out_pixels) {
+    if (nchw) {
+      nchw_tiles(plan, in_panel.data(), t.output, inner, t, threads, &tiles);
+    } else {
+      nhwc_tiles(plan, in_panel.data(), t.output, p.batch * inner, t, threads, &tiles);
+    }
+    run_tiles(tiles, &epilogue, gemm, threads);
+    return;
+  }
+  // With a border: the result goes back into the full output (border zero), then the epilogue covers
+  // every output pixel.
+  std::vector<float> out_panel = allocate_scratch(p.batch * p.out_channels * inner);
   if (nchw) {
     nchw_tiles(plan, in_panel.data(), out_panel.data(), inner, t, threads, &tiles);
   } else {
