@@ -99,6 +99,11 @@ async function peerCompetitors(shape, data, skipped) {
       skipped.push({ competitor: id, shape: shape.id, reason: status.reason ?? 'not available' });
       return;
     }
+    const supported = peer.supports ? peer.supports({ ...shape, weight: data.weight, bias: data.bias }) : { ok: true };
+    if (!supported.ok) {
+      skipped.push({ competitor: id, shape: shape.id, reason: supported.reason ?? 'does not support this shape' });
+      return;
+    }
     for (const threads of threadsList) {
       try {
         const instance = await peer[create]({ ...shape, weight: data.weight, bias: data.bias }, { threads });
@@ -106,8 +111,9 @@ async function peerCompetitors(shape, data, skipped) {
           skipped.push({ competitor: `${id}-${threads}t`, shape: shape.id, reason: 'does not support this shape' });
           continue;
         }
+        // Layout changes for peers that need another layout happen outside the timed call.
         const input = instance.prepareInput ? instance.prepareInput(data.input) : data.input;
-        const toShapeLayout = (y) => (instance.outputLayout && instance.outputLayout !== shape.layout ? relayout(shape, y, instance.outputLayout) : y);
+        const toShapeLayout = (y) => (instance.restoreOutput ? instance.restoreOutput(y) : y);
         list.push({
           id: `${id}-${threads}t`, label: instance.label, threads, ours: false,
           run: () => instance.run(input),
@@ -129,17 +135,6 @@ async function peerCompetitors(shape, data, skipped) {
     skipped.push({ competitor: 'plain-js-1t', shape: shape.id, reason: `over ${PLAIN_JS_MAX_FLOPS / 1e6} MFLOP: seconds per call` });
   }
   return list;
-}
-
-// An output in NCHW (or NHWC) moved to the shape's layout, for the correctness check only.
-function relayout(shape, y, from) {
-  const { n, cout, oh, ow } = shape;
-  const out = new Float32Array(y.length);
-  for (let b = 0; b < n; b++) for (let c = 0; c < cout; c++) for (let i = 0; i < oh * ow; i++) {
-    const nchw = (b * cout + c) * oh * ow + i, nhwc = (b * oh * ow + i) * cout + c;
-    if (from === 'nchw') out[nhwc] = y[nchw]; else out[nchw] = y[nhwc];
-  }
-  return out;
 }
 
 export async function competitorsFor(shape, data, skipped) {
