@@ -4,7 +4,8 @@
 // rounds interleave the competitors (A B C … A B C …) so that machine drift hits all alike; each round
 // times a batch of calls and keeps the median; a figure is the median of its rounds. Before a batch at
 // 2 threads the runner idles 120 ms: onnxruntime's pool threads busy-spin after a call, and would take
-// a core from whoever runs next on a 2-core machine.
+// a core from whoever runs next on a 2-core machine. After the idle, untimed warm-up calls come first:
+// on this VM an idle core takes tens of milliseconds to come back to speed, whoever's thread wakes it.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -28,6 +29,17 @@ const IDLE_MS = 120;
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))];
+
+// Untimed calls for WARMUP_MS (at least two): long enough for an idle core to come back to speed.
+const WARMUP_MS = 60;
+async function warmUp(competitor) {
+  const end = performance.now() + WARMUP_MS;
+  let calls = 0;
+  while ((performance.now() < end || calls < 2) && calls < (competitor.maxCalls ?? Infinity)) {
+    await competitor.run();
+    calls++;
+  }
+}
 
 async function timeBatch(run, calls) {
   const times = [];
@@ -76,6 +88,7 @@ async function benchShape(shape, results, skipped) {
       await c.setup?.();
       if (c.threads > 1) await sleep(IDLE_MS);
       const s = samples.get(c);
+      if (!c.timeRound) await warmUp(c);
       if (c.timeRound) {
         const ms = await c.timeRound(BATCH_SECONDS);
         s.rounds.push(ms);

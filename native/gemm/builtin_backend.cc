@@ -6,6 +6,31 @@
 #include "../kernels/gemm_blocked.h"
 
 namespace conv1x1 {
+namespace {
+
+// A product with very few columns (a Linear layer as a 1×1 conv on one pixel, n = 1) wastes nearly
+// all of a kernel tile's lanes: each output is a dot product of a row of A with a column of B instead,
+// vectorized along K where the column is contiguous.
+constexpr int64_t kMaxDotColumns = 4;
+
+void dot_products(const GemmArgs& g) {
+  for (int64_t j = 0; j < g.n; ++j) {
+    for (int64_t i = 0; i < g.m; ++i) {
+      const float* a = g.a + i * g.lda;
+      float sum = 0.0f;
+      if (g.b_transposed) {
+        const float* b = g.b + j * g.ldb;
+        for (int64_t p = 0; p < g.k; ++p) sum += a[p] * b[p];
+      } else {
+        const float* b = g.b + j;
+        for (int64_t p = 0; p < g.k; ++p) sum += a[p] * b[p * g.ldb];
+      }
+      g.c[i * g.ldc + j] = sum;
+    }
+  }
+}
+
+}  // namespace
 
 BuiltinBackend::BuiltinBackend(SimdLevel level) : level_(level), kernel_(kernels::portable::gemm_blocked) {
 #if defined(__x86_64__) || defined(_M_X64)
@@ -15,6 +40,10 @@ BuiltinBackend::BuiltinBackend(SimdLevel level) : level_(level), kernel_(kernels
 }
 
 void BuiltinBackend::sgemm(const GemmArgs& args) const {
+  if (args.n <= kMaxDotColumns) {
+    dot_products(args);
+    return;
+  }
   if (!args.b_transposed) {
     kernel_(args);
     return;
