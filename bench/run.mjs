@@ -21,6 +21,7 @@ import { checkOutput, makeData } from './verify.mjs';
 
 const require = createRequire(import.meta.url);
 const conv = require('../dist/index.js');
+const { selectBackend } = require('../dist/internal.js');
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 3 : 5;
@@ -116,6 +117,9 @@ async function benchShape(shape, results, skipped) {
 // Per-call cost of tiny layers, async throughput with several callers, and the event loop meanwhile.
 async function extras(quickMode) {
   const { Conv1x1, Tensor, setThreads } = conv;
+  // The process's default backend (BLAS when there is one) at the default threads, as a user gets.
+  const kind = conv.backend().available.includes('blas') ? 'blas' : 'builtin';
+  selectBackend(kind);
   setThreads(os.availableParallelism());
   const overhead = [];
   for (const [label, c, hw] of [['8² 16→16', 16, 8], ['Linear 512→512 (1×1 conv on 1 pixel)', 512, 1]]) {
@@ -125,7 +129,7 @@ async function extras(quickMode) {
     for (let i = 0; i < 200; i++) layer.forward(x, out);
     const sync = await timeBatch(() => layer.forward(x, out), 2000);
     const async = await timeBatch(() => layer.forwardAsync(x), quickMode ? 500 : 2000);
-    overhead.push({ label, syncUs: median(sync) * 1000, asyncUs: median(async) * 1000 });
+    overhead.push({ label: `${label}, ${kind}`, syncUs: median(sync) * 1000, asyncUs: median(async) * 1000 });
   }
   const [cin, cout, hw] = [1024, 256, 14];
   const flops = 2 * cin * cout * hw * hw;
@@ -151,7 +155,7 @@ async function extras(quickMode) {
       monitor.disable();
       eventLoopDelay = {
         p50Ms: monitor.percentile(50) / 1e6, p99Ms: monitor.percentile(99) / 1e6, maxMs: monitor.max / 1e6,
-        during: `16 async calls in flight of 14² 1024→256 (${(flops / 1e6).toFixed(0)} MFLOP each)`,
+        during: `16 async calls in flight of 14² 1024→256 (${(flops / 1e6).toFixed(0)} MFLOP each), ${kind}`,
       };
     }
   }
