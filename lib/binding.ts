@@ -40,14 +40,13 @@ export interface NativeInputDims {
 
 export type NativeConvParams = NativeLayerParams & NativeInputDims;
 
-
 /**
  * Outputs are always passed in (the facade allocates new ones, where a failed allocation is a
  * catchable RangeError). `outIsPrivate` tells an async call that nobody else can see `out` until the
  * promise settles, so it may be written in place; otherwise the result is copied in on completion.
  * `inputIsPrivate` likewise lets the worker read the input in place instead of a snapshot.
  */
-export interface NativePreparedConv {
+export interface NativePreparedOp {
   run(dims: NativeInputDims, input: Float32Array, out: Float32Array): Float32Array;
   runAsync(
     dims: NativeInputDims,
@@ -73,17 +72,10 @@ export interface NativeDepthwiseParams {
   negativeSlope: number;
 }
 
-/** Same contract as NativePreparedConv; dims are of an NCHW input. */
-export interface NativePreparedDepthwise {
-  run(dims: NativeInputDims, input: Float32Array, out: Float32Array): Float32Array;
-  runAsync(
-    dims: NativeInputDims,
-    input: Float32Array,
-    out: Float32Array,
-    outIsPrivate: boolean,
-    inputIsPrivate?: boolean,
-  ): Promise<Float32Array>;
-}
+/** A prepared 1×1 convolution: its weights copied and laid out once, run on any batch and size. */
+export type NativePreparedConv = NativePreparedOp;
+/** A prepared depthwise convolution; dims are of an NCHW input. */
+export type NativePreparedDepthwise = NativePreparedOp;
 
 export interface NativeBinding {
   conv(

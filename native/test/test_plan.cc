@@ -11,6 +11,7 @@
 #include "../core/plan.h"
 #include "../gemm/builtin_backend.h"
 #include "check.h"
+#include "expect_error.h"
 #include "compare.h"
 #include "counting_backend.h"
 #include "random_tensor.h"
@@ -20,18 +21,6 @@
 namespace conv1x1 {
 namespace test {
 namespace {
-
-const char* code_name(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::OutOfRange: return "OutOfRange";
-    case ErrorCode::ShapeMismatch: return "ShapeMismatch";
-    case ErrorCode::TooLarge: return "TooLarge";
-    case ErrorCode::BackendLoad: return "BackendLoad";
-    case ErrorCode::OutOfMemory: return "OutOfMemory";
-    case ErrorCode::Internal: return "Internal";
-  }
-  return "?";
-}
 
 ConvParams valid_params() {
   ConvParams p;
@@ -44,15 +33,7 @@ ConvParams valid_params() {
 }
 
 void expect_plan_error(const ConvParams& params, ErrorCode expected, const std::string& what) {
-  try {
-    make_plan(params);
-    check(false, what + ": no error, expected " + code_name(expected));
-  } catch (const Error& e) {
-    check(e.code() == expected, what + ": " + code_name(e.code()) + " (" + e.what() +
-                                    "), expected " + code_name(expected));
-  } catch (const std::exception& e) {
-    check(false, what + ": threw a plain std::exception: " + e.what());
-  }
+  expect_error([&] { make_plan(params); }, expected, what);
 }
 
 void test_invalid_parameters() {
