@@ -12,6 +12,12 @@
     "kernel_avx512_msvc_flags": ["/arch:AVX512"]
   },
   "target_defaults": {
+    "variables": {
+      # -Dsanitize=1: AddressSanitizer + UBSan build for scripts/test-asan.sh (the .node then needs
+      # the sanitizer runtimes in LD_PRELOAD, since node itself is not instrumented).
+      "sanitize%": 0,
+      "sanitize_flags": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"]
+    },
     "cflags_cc": ["-O3", "-fvisibility=hidden"],
     "defines": ["NAPI_VERSION=8", "NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED"],
     "xcode_settings": {
@@ -22,7 +28,16 @@
     },
     "msvs_settings": {
       "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17", "/O2"] }
-    }
+    },
+    # target_conditions are applied after each target's own flags, so the sanitizer's -O1 comes
+    # last and wins over the kernels' -O3. Linker flags too, or the link fails (node-gyp#2136).
+    "target_conditions": [
+      ["sanitize==1", {
+        "cflags": ["<@(sanitize_flags)"],
+        "cflags_cc": ["<@(sanitize_flags)"],
+        "ldflags": ["<@(sanitize_flags)"]
+      }]
+    ]
   },
   "targets": [
     {
