@@ -12,6 +12,8 @@
     "kernel_avx512_msvc_flags": ["/arch:AVX512"]
   },
   "target_defaults": {
+    # SWALLOW_UNTHROWABLE_EXCEPTIONS: an error raised while a worker_thread's environment is being
+    # torn down cannot be thrown into JS; node-addon-api then drops it instead of aborting the process.
     "variables": {
       # -Dsanitize=1: AddressSanitizer + UBSan build for scripts/test-asan.sh (the .node then needs
       # the sanitizer runtimes in LD_PRELOAD, since node itself is not instrumented).
@@ -19,7 +21,7 @@
       "sanitize_flags": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"]
     },
     "cflags_cc": ["-O3", "-fvisibility=hidden"],
-    "defines": ["NAPI_VERSION=8", "NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED"],
+    "defines": ["NAPI_VERSION=8", "NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
     "xcode_settings": {
       "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
       "GCC_OPTIMIZATION_LEVEL": "3",

@@ -132,4 +132,26 @@ describe('worker_threads', () => {
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(/^resolved 11 with \d+ slot/);
   });
+
+  it('never aborts when the process exits while a worker is inside a call', () => {
+    requireBuiltPackage();
+    // A worker in a tight loop of sync and async calls; the process exits at a random moment. An
+    // error raised while the worker's environment is torn down must be dropped, not abort the process
+    // (seen here: ~2.5% of runs aborted before node-addon-api was told to swallow such errors).
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const worker = new Worker(\`
+        const { conv1x1, conv1x1Async } = require(${JSON.stringify(DIST_ENTRY)});
+        const x = { data: new Float32Array(16 * 16 * 16), shape: [1, 16, 16, 16] };
+        const w = { data: new Float32Array(16 * 16), shape: [16, 16] };
+        require('node:worker_threads').parentPort.postMessage('go');
+        for (;;) { conv1x1(x, w); conv1x1Async(x, w); }
+      \`, { eval: true });
+      worker.on('message', () => setTimeout(() => process.exit(0), Math.random() * 20));
+    `;
+    for (let i = 0; i < 30; i++) {
+      const run = runNode(['-e', script]);
+      expect({ status: run.status, signal: run.signal, stderr: run.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+    }
+  });
 });
