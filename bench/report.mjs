@@ -1,5 +1,6 @@
 // The benchmark report: one results object (as the runner writes it) rendered as Markdown tables and a
-// self-contained SVG chart, written as <dir>/<stamp>.md|.json|.svg and copied to <dir>/latest.*.
+// self-contained SVG chart, written as <dir>/<stamp>.md|.json|.svg and copied to <dir>/latest.* (a full
+// run: the copy the README shows) or <dir>/latest-quick.* (a --quick run).
 // Every figure is GFLOP/s; a conv1x1 cell also shows its ratio to the best peer measured in the same
 // row at the same thread count. A shape/competitor pair absent from `results` is "not applicable".
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
@@ -21,7 +22,8 @@ export async function writeReport(results, dir = 'bench/results') {
   await writeFile(written.markdownPath, markdown);
   await writeFile(written.jsonPath, json);
   await writeFile(written.svgPath, svg);
-  for (const ext of ['md', 'json', 'svg']) await copyFile(`${base}.${ext}`, path.join(dir, `latest.${ext}`));
+  const latest = results.meta?.quick ? 'latest-quick' : 'latest';
+  for (const ext of ['md', 'json', 'svg']) await copyFile(`${base}.${ext}`, path.join(dir, `${latest}.${ext}`));
   return written;
 }
 
