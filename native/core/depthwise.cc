@@ -38,6 +38,8 @@ void valid_range(int64_t extent, int64_t out_extent, int64_t stride, int64_t off
   *end = e;
 }
 
+constexpr int64_t kMaxKernelExtent = 4096;
+
 // dilation·(kernel − 1) + 1: the input extent one output reads.
 int64_t dilated_extent(int64_t kernel, int64_t dilation, const char* what) {
   return checked_add(checked_mul(dilation, kernel - 1, what), 1, what);
@@ -61,6 +63,13 @@ void check_layer(const DepthwiseParams& p) {
   checked_mul(2, p.pad_w, "pad_w");
   dilated_extent(p.kernel_h, p.dilation_h, "dilated kernel height");
   dilated_extent(p.kernel_w, p.dilation_w, "dilated kernel width");
+  // The plan keeps per-kernel-column ranges: a kernel wider than any real one would make it allocate
+  // several times the weights before anything else could refuse the call.
+  if (p.kernel_h > kMaxKernelExtent || p.kernel_w > kMaxKernelExtent) {
+    throw Error(ErrorCode::TooLarge, "kernel " + std::to_string(p.kernel_h) + "×" + std::to_string(p.kernel_w) +
+                                         " exceeds the largest supported kernel side, " +
+                                         std::to_string(kMaxKernelExtent));
+  }
 }
 
 // Outputs [ow0, ow1) of output row oh with every tap bounds-checked: one pass per kernel tap over
@@ -180,10 +189,11 @@ void fast_rows(const DepthwisePlan& plan, const PlaneRows& r, const float* zeros
     for (int64_t ow = 0; ow < begin; ++ow) {
       y[ow] = border_output<K>(rows, taps, r.bias, ow * S - p.pad_w, width);
     }
-    const float* in[K];
-    for (int kh = 0; kh < K; ++kh) in[kh] = rows[kh] + (begin * S - p.pad_w);
-    float* __restrict out = y + begin;
     const int64_t n = end - begin;
+    // Pointers into the rows only when there is an interior (an empty row may be a null pointer).
+    const float* in[K];
+    for (int kh = 0; kh < K; ++kh) in[kh] = n > 0 ? rows[kh] + (begin * S - p.pad_w) : rows[kh];
+    float* __restrict out = y + begin;
     for (int64_t i = 0; i < n; ++i) {
       float sum = r.bias;
       for (int kh = 0; kh < K; ++kh) {

@@ -357,8 +357,12 @@ void DepthwiseSuite::check_plan_errors() {
       {"pad_h 2^62 (2·pad overflows)", &DepthwiseParams::pad_h, huge, ErrorCode::TooLarge},
       {"dilation_w 2^62 (dilated kernel overflows)", &DepthwiseParams::dilation_w, huge,
        ErrorCode::TooLarge},
-      {"kernel_h INT64_MAX (its extent fits 64 bits, not the image)", &DepthwiseParams::kernel_h,
-       std::numeric_limits<int64_t>::max(), ErrorCode::ShapeMismatch},
+      {"kernel_h INT64_MAX (beyond the largest kernel side)", &DepthwiseParams::kernel_h,
+       std::numeric_limits<int64_t>::max(), ErrorCode::TooLarge},
+      {"kernel_w 4097 with padding to fit it (beyond the largest kernel side)", &DepthwiseParams::kernel_w,
+       4097, ErrorCode::TooLarge},
+      {"kernel_h 9 on a 3-high image (larger than the padded input)", &DepthwiseParams::kernel_h, 9,
+       ErrorCode::ShapeMismatch},
   };
   for (const Case& c : cases) {
     DepthwiseParams p = valid_params();
