@@ -19,48 +19,6 @@ namespace conv1x1 {
 namespace fuzz {
 namespace {
 
-// floor((in + 2·pad − dilation·(kernel − 1) − 1) / stride) + 1, or −1 where PyTorch raises.
-int64_t oracle_extent(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
-  const int64_t numerator = in + 2 * pad - dilation * (kernel - 1) - 1;
-  return numerator < 0 ? -1 : numerator / stride + 1;
-}
-
-test::ReferenceOutput oracle(const DepthwiseParams& p, int64_t oh_count, int64_t ow_count,
-                             const std::vector<float>& input, const std::vector<float>& weight,
-                             const float* bias) {
-  test::ReferenceOutput out;
-  out.depth = p.kernel_h * p.kernel_w + 1;  // the taps and the bias
-  const size_t count = static_cast<size_t>(p.batch * p.channels * oh_count * ow_count);
-  out.value.resize(count);
-  out.magnitude.resize(count);
-  size_t o = 0;
-  for (int64_t n = 0; n < p.batch; ++n) {
-    for (int64_t c = 0; c < p.channels; ++c) {
-      for (int64_t oh = 0; oh < oh_count; ++oh) {
-        for (int64_t ow = 0; ow < ow_count; ++ow, ++o) {
-          double sum = bias ? bias[c] : 0.0;
-          double magnitude = bias ? std::fabs(bias[c]) : 0.0;
-          for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
-            for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
-              const int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dilation_h;
-              const int64_t iw = ow * p.stride_w - p.pad_w + kw * p.dilation_w;
-              if (ih < 0 || ih >= p.height || iw < 0 || iw >= p.width) continue;
-              const double x = input[static_cast<size_t>(((n * p.channels + c) * p.height + ih) *
-                                                             p.width + iw)];
-              const double w = weight[static_cast<size_t>((c * p.kernel_h + kh) * p.kernel_w + kw)];
-              sum += x * w;
-              magnitude += std::fabs(x * w);
-            }
-          }
-          out.value[o] = test::reference_activation(sum, p.activation, p.negative_slope);
-          out.magnitude[o] = magnitude;
-        }
-      }
-    }
-  }
-  return out;
-}
-
 DepthwiseParams consume_params(FuzzedDataProvider& data) {
   DepthwiseParams p;
   p.batch = data.ConsumeIntegralInRange<int64_t>(0, 3);
@@ -93,8 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   const float spread = data.ConsumeBool() ? 4.0f : 0.25f;
   const std::string what = describe(p, with_bias);
   trace(what);
-  const int64_t oh = oracle_extent(p.height, p.kernel_h, p.stride_h, p.pad_h, p.dilation_h);
-  const int64_t ow = oracle_extent(p.width, p.kernel_w, p.stride_w, p.pad_w, p.dilation_w);
+  const int64_t oh = test::reference_depthwise_extent(p.height, p.kernel_h, p.stride_h, p.pad_h, p.dilation_h);
+  const int64_t ow = test::reference_depthwise_extent(p.width, p.kernel_w, p.stride_w, p.pad_w, p.dilation_w);
   const bool valid = oh >= 0 && ow >= 0 && p.channels >= 1;
 
   DepthwisePlan plan;
@@ -117,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   const std::vector<float> weight = consume_floats(data, plan.weight_elements, 1.0f);
   const std::vector<float> bias = consume_floats(data, p.channels, spread);
   const float* bias_ptr = with_bias ? bias.data() : nullptr;
-  const test::ReferenceOutput reference = oracle(p, oh, ow, input, weight, bias_ptr);
+  test::ReferenceOutput reference = test::reference_depthwise(p, input, weight, bias_ptr);
+  reference.depth += 1;  // the bias counts as one more term of the sum
 
   std::vector<float> outputs[2];
   for (int threads : {1, 2}) {

@@ -75,5 +75,47 @@ ReferenceOutput reference_conv(const ConvParams& p, const std::vector<float>& in
   return out;
 }
 
+int64_t reference_depthwise_extent(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
+  const int64_t numerator = in + 2 * pad - dilation * (kernel - 1) - 1;
+  return numerator < 0 ? -1 : numerator / stride + 1;
+}
+
+ReferenceOutput reference_depthwise(const DepthwiseParams& p, const std::vector<float>& input,
+                       const std::vector<float>& weight, const float* bias) {
+  const int64_t oh_count = reference_depthwise_extent(p.height, p.kernel_h, p.stride_h, p.pad_h, p.dilation_h);
+  const int64_t ow_count = reference_depthwise_extent(p.width, p.kernel_w, p.stride_w, p.pad_w, p.dilation_w);
+  ReferenceOutput out;
+  out.depth = p.kernel_h * p.kernel_w;
+  const size_t count = static_cast<size_t>(p.batch * p.channels * oh_count * ow_count);
+  out.value.resize(count);
+  out.magnitude.resize(count);
+  size_t o = 0;
+  for (int64_t n = 0; n < p.batch; ++n) {
+    for (int64_t c = 0; c < p.channels; ++c) {
+      for (int64_t oh = 0; oh < oh_count; ++oh) {
+        for (int64_t ow = 0; ow < ow_count; ++ow, ++o) {
+          double sum = bias ? bias[c] : 0.0;
+          double magnitude = bias ? std::fabs(bias[c]) : 0.0;
+          for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
+            for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
+              const int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dilation_h;
+              const int64_t iw = ow * p.stride_w - p.pad_w + kw * p.dilation_w;
+              if (ih < 0 || ih >= p.height || iw < 0 || iw >= p.width) continue;  // zero padding
+              const int64_t i = ((n * p.channels + c) * p.height + ih) * p.width + iw;
+              const double x = input[static_cast<size_t>(i)];
+              const double w = weight[static_cast<size_t>((c * p.kernel_h + kh) * p.kernel_w + kw)];
+              sum += x * w;
+              magnitude += std::fabs(x * w);
+            }
+          }
+          out.value[o] = reference_activation(sum, p.activation, p.negative_slope);
+          out.magnitude[o] = magnitude;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace test
 }  // namespace conv1x1

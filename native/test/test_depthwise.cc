@@ -39,49 +39,6 @@ std::string describe(const DepthwiseParams& p, bool with_bias) {
          (with_bias ? " bias" : " no bias");
 }
 
-// floor((in + 2·pad − dilation·(kernel − 1) − 1) / stride) + 1, or −1 where PyTorch raises.
-int64_t oracle_extent(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
-  const int64_t numerator = in + 2 * pad - dilation * (kernel - 1) - 1;
-  return numerator < 0 ? -1 : numerator / stride + 1;
-}
-
-ReferenceOutput oracle(const DepthwiseParams& p, const std::vector<float>& input,
-                       const std::vector<float>& weight, const float* bias) {
-  const int64_t oh_count = oracle_extent(p.height, p.kernel_h, p.stride_h, p.pad_h, p.dilation_h);
-  const int64_t ow_count = oracle_extent(p.width, p.kernel_w, p.stride_w, p.pad_w, p.dilation_w);
-  ReferenceOutput out;
-  out.depth = p.kernel_h * p.kernel_w;
-  const size_t count = static_cast<size_t>(p.batch * p.channels * oh_count * ow_count);
-  out.value.resize(count);
-  out.magnitude.resize(count);
-  size_t o = 0;
-  for (int64_t n = 0; n < p.batch; ++n) {
-    for (int64_t c = 0; c < p.channels; ++c) {
-      for (int64_t oh = 0; oh < oh_count; ++oh) {
-        for (int64_t ow = 0; ow < ow_count; ++ow, ++o) {
-          double sum = bias ? bias[c] : 0.0;
-          double magnitude = bias ? std::fabs(bias[c]) : 0.0;
-          for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
-            for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
-              const int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dilation_h;
-              const int64_t iw = ow * p.stride_w - p.pad_w + kw * p.dilation_w;
-              if (ih < 0 || ih >= p.height || iw < 0 || iw >= p.width) continue;  // zero padding
-              const int64_t i = ((n * p.channels + c) * p.height + ih) * p.width + iw;
-              const double x = input[static_cast<size_t>(i)];
-              const double w = weight[static_cast<size_t>((c * p.kernel_h + kh) * p.kernel_w + kw)];
-              sum += x * w;
-              magnitude += std::fabs(x * w);
-            }
-          }
-          out.value[o] = reference_activation(sum, p.activation, p.negative_slope);
-          out.magnitude[o] = magnitude;
-        }
-      }
-    }
-  }
-  return out;
-}
-
 class DepthwiseSuite {
  public:
   void run();
@@ -107,8 +64,8 @@ class DepthwiseSuite {
 };
 
 void DepthwiseSuite::check_case(const DepthwiseParams& p, bool with_bias, float spread) {
-  const int64_t oh = oracle_extent(p.height, p.kernel_h, p.stride_h, p.pad_h, p.dilation_h);
-  const int64_t ow = oracle_extent(p.width, p.kernel_w, p.stride_w, p.pad_w, p.dilation_w);
+  const int64_t oh = reference_depthwise_extent(p.height, p.kernel_h, p.stride_h, p.pad_h, p.dilation_h);
+  const int64_t ow = reference_depthwise_extent(p.width, p.kernel_w, p.stride_w, p.pad_w, p.dilation_w);
   if (oh < 0 || ow < 0) {
     try {
       make_depthwise_plan(p);
@@ -136,7 +93,7 @@ void DepthwiseSuite::check_data(const DepthwiseParams& p, const std::vector<floa
     check(false, what + ": make_depthwise_plan threw " + e.what());
     return;
   }
-  const ReferenceOutput reference = oracle(p, input, weight, bias);
+  const ReferenceOutput reference = reference_depthwise(p, input, weight, bias);
   std::vector<float> outputs[2];
   for (int threads : {1, 2}) {
     std::vector<float>& output = outputs[threads - 1];
@@ -304,7 +261,7 @@ void DepthwiseSuite::check_nan_propagation() {
       const std::vector<float> bias = random_floats(p.channels, 1.0f, rng_);
       input[5 * p.width + 6] = std::nanf("");               // channel 0, inside
       weight[(2 * kernel + 0) * kernel + 0] = std::nanf("");  // channel 2, its top-left tap
-      const ReferenceOutput reference = oracle(p, input, weight, bias.data());
+      const ReferenceOutput reference = reference_depthwise(p, input, weight, bias.data());
       int64_t nan_outputs = 0;
       for (double v : reference.value) nan_outputs += std::isnan(v);
       check(nan_outputs > 0 && nan_outputs < static_cast<int64_t>(reference.value.size()) / 2,
@@ -422,7 +379,7 @@ void DepthwiseSuite::check_derived_sizes() {
             p.pad_h = pad;
             p.stride_h = stride;
             p.dilation_h = dilation;
-            const int64_t expected = oracle_extent(extent, kernel, stride, pad, dilation);
+            const int64_t expected = reference_depthwise_extent(extent, kernel, stride, pad, dilation);
             if (expected < 0) continue;  // check_case covers the errors
             const DepthwisePlan plan = make_depthwise_plan(p);
             check(plan.out_height == expected,
