@@ -44,6 +44,8 @@ ReferenceOutput reference_conv(const ConvParams& p, const std::vector<float>& in
   const int64_t cin_g = p.in_channels / p.groups, cout_g = p.out_channels / p.groups;
   ReferenceOutput out;
   out.depth = cin_g;
+  // An empty output may have a huge other extent: return before any product or loop over it.
+  if (p.batch == 0 || p.out_channels == 0 || out_h == 0 || out_w == 0) return out;
   const size_t count = static_cast<size_t>(p.batch * p.out_channels * out_h * out_w);
   out.value.resize(count);
   out.magnitude.resize(count);
@@ -86,6 +88,7 @@ ReferenceOutput reference_depthwise(const DepthwiseParams& p, const std::vector<
   const int64_t ow_count = reference_depthwise_extent(p.width, p.kernel_w, p.stride_w, p.pad_w, p.dilation_w);
   ReferenceOutput out;
   out.depth = p.kernel_h * p.kernel_w;
+  if (p.batch <= 0 || p.channels <= 0 || oh_count <= 0 || ow_count <= 0) return out;
   const size_t count = static_cast<size_t>(p.batch * p.channels * oh_count * ow_count);
   out.value.resize(count);
   out.magnitude.resize(count);

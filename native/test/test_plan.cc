@@ -187,6 +187,9 @@ void test_empty_dimensions() {
       {"width 0", 2, 4, 5, 6, 0, 0, 2, 1},
       {"height·width 0 with padding 1: a border only", 1, 4, 3, 0, 0, 1, 1, 1},
       {"stride skips every input pixel", 2, 4, 3, 1, 1, 2, 3, 1},
+      // Found by fuzz_plan: no product of the sizes may overflow when another extent is zero.
+      {"width 0, height INT64_MAX", 7, 1, 1, std::numeric_limits<int64_t>::max(), 0, 0, 1, 1},
+      {"height 0, width INT64_MAX", 3, 2, 2, 0, std::numeric_limits<int64_t>::max(), 0, 1, 1},
   };
   for (const Case& c : cases) {
     for (Layout layout : {Layout::NCHW, Layout::NHWC}) {
