@@ -45,7 +45,11 @@
     {
       "target_name": "kernels_portable",
       "type": "static_library",
-      "sources": ["native/kernels/gemm_blocked_portable.cc"],
+      "sources": ["native/kernels/gemm_blocked_portable.cc", "native/kernels/pointwise_scalar.cc"],
+      "conditions": [
+        # NEON is part of the arm64 baseline: its kernels need no flags of their own.
+        ["target_arch=='arm64'", { "sources": ["native/kernels/pointwise_neon.cc"] }]
+      ],
       "cflags_cc": ["<@(kernel_cflags)"],
       "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["<@(kernel_xcode_flags)"] }
     },
@@ -55,7 +59,7 @@
       "conditions": [
         ["target_arch=='x64'", {
           "type": "static_library",
-          "sources": ["native/kernels/gemm_blocked_avx2.cc"],
+          "sources": ["native/kernels/gemm_blocked_avx2.cc", "native/kernels/pointwise_avx2.cc"],
           "cflags_cc": ["<@(kernel_cflags)", "<@(kernel_avx2_flags)"],
           "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["<@(kernel_xcode_flags)", "<@(kernel_avx2_flags)"] },
           "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["<@(kernel_avx2_msvc_flags)"] } }
@@ -68,7 +72,7 @@
       "conditions": [
         ["target_arch=='x64'", {
           "type": "static_library",
-          "sources": ["native/kernels/gemm_blocked_avx512.cc"],
+          "sources": ["native/kernels/gemm_blocked_avx512.cc", "native/kernels/pointwise_avx512.cc"],
           "cflags_cc": ["<@(kernel_cflags)", "<@(kernel_avx512_flags)"],
           "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["<@(kernel_xcode_flags)", "<@(kernel_avx512_flags)"] },
           "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["<@(kernel_avx512_msvc_flags)"] } }
@@ -82,10 +86,14 @@
         "native/core/gather.cc",
         "native/core/epilogue.cc",
         "native/core/conv1x1.cc",
+        "native/core/packed_weights.cc",
+        "native/core/packed_conv.cc",
+        "native/core/work_split.cc",
         "native/core/depthwise.cc",
         "native/gemm/blas_backend.cc",
         "native/gemm/builtin_backend.cc",
         "native/gemm/backend_registry.cc",
+        "native/gemm/pointwise_selection.cc",
         "native/platform/cpu_features.cc",
         "native/platform/dynamic_library.cc",
         "native/platform/parallel.cc",

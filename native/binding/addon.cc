@@ -26,6 +26,9 @@ Napi::Value backend_info(const Napi::CallbackInfo& info) {
     result.Set("path", backend.path.empty() ? env.Null() : Napi::String::New(env, backend.path));
     result.Set("version", backend.version.empty() ? env.Null() : Napi::String::New(env, backend.version));
     result.Set("simd", backend.simd);
+    result.Set("kernels", backend.kernels);
+    result.Set("kernelsNote", backend.kernels_note.empty() ? env.Null() : Napi::String::New(env, backend.kernels_note));
+    result.Set("selection", backend.selection);
     result.Set("threads", backend.threads);
     result.Set("maxConcurrentCalls", backend.max_concurrent_calls);
     result.Set("cores", backend.cores);

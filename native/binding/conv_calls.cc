@@ -42,8 +42,10 @@ Napi::Value conv_sync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     FunctionalCall call = read_functional_call(info);
-    run_in_slot(call.plan, call.buffers.input.data, call.weight.data, false, call.bias.data,
-                call.buffers.out.data);
+    CallWeights weights;
+    weights.weight = call.weight.data;
+    weights.bias = call.bias.data;
+    run_in_slot(call.plan, call.buffers.input.data, weights, call.buffers.out.data);
     return call.buffers.out_array;
   });
 }

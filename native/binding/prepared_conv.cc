@@ -13,7 +13,8 @@ namespace binding {
 Napi::Function PreparedConv::define(Napi::Env env) {
   return DefineClass(env, "PreparedConv",
                      {InstanceMethod<&PreparedConv::run>("run"),
-                      InstanceMethod<&PreparedConv::run_async>("runAsync")});
+                      InstanceMethod<&PreparedConv::run_async>("runAsync"),
+                      InstanceMethod<&PreparedConv::engine>("engine")});
 }
 
 PreparedConv::PreparedConv(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PreparedConv>(info) {
@@ -35,8 +36,15 @@ PreparedConv::PreparedConv(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pr
 }
 
 ConvPlan PreparedConv::plan_for(const Napi::CallbackInfo& info) const {
-  if (info.Length() < 3 || !info[0].IsObject()) {
+  if (info.Length() < 3) {
     throw_type_error(info.Env(), "ERR_INVALID_ARG_TYPE", "run expects (dims, input, out)");
+  }
+  return plan_for_dims(info);
+}
+
+ConvPlan PreparedConv::plan_for_dims(const Napi::CallbackInfo& info) const {
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    throw_type_error(info.Env(), "ERR_INVALID_ARG_TYPE", "expected the input dims as an object");
   }
   ConvParams params = layer_params_;
   read_input_dims(info[0].As<Napi::Object>(), &params);
@@ -48,9 +56,17 @@ Napi::Value PreparedConv::run(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     ConvPlan plan = plan_for(info);
     CallBuffers buffers = read_call_buffers(info, 1, 2, plan, FloatView{}, FloatView{});
-    run_in_slot(plan, buffers.input.data, weights_->weight.data(), weights_->pretransposed,
-                weights_->bias.empty() ? nullptr : weights_->bias.data(), buffers.out.data);
+    CallWeights weights;
+    weights.prepared = weights_.get();
+    run_in_slot(plan, buffers.input.data, weights, buffers.out.data);
     return buffers.out_array;
+  });
+}
+
+Napi::Value PreparedConv::engine(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    return Napi::String::New(env, engine_name(plan_for_dims(info)));
   });
 }
 

@@ -4,6 +4,7 @@
 //   new PreparedConv(layerParams, weight, bias | null)
 //   run(dims, input, out) -> out;
 //   runAsync(dims, input, out, outIsPrivate, inputIsPrivate) -> Promise<out>
+//   engine(dims) -> what a call with these dims runs on ("openblas", "builtin avx512f (pixel tiles)")
 // dims: { batch, height, width }.
 #include <napi.h>
 
@@ -23,7 +24,9 @@ class PreparedConv : public Napi::ObjectWrap<PreparedConv> {
  private:
   Napi::Value run(const Napi::CallbackInfo& info);
   Napi::Value run_async(const Napi::CallbackInfo& info);
+  Napi::Value engine(const Napi::CallbackInfo& info);
   ConvPlan plan_for(const Napi::CallbackInfo& info) const;
+  ConvPlan plan_for_dims(const Napi::CallbackInfo& info) const;
 
   ConvParams layer_params_;
   std::shared_ptr<const PreparedWeights> weights_;

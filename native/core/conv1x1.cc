@@ -7,6 +7,8 @@
 #include "../platform/parallel.h"
 #include "error.h"
 #include "gather.h"
+#include "packed_conv.h"
+#include "work_split.h"
 
 namespace conv1x1 {
 namespace {
@@ -17,8 +19,6 @@ namespace {
 constexpr int64_t kTileOutputFloats = int64_t{4} << 20;
 constexpr int64_t kColumnQuantum = 64;  // tile widths in whole kernel tiles and cache lines
 constexpr int64_t kRowQuantum = 16;
-// Below this many multiply-adds (~4 µs of work) a tile is not worth handing to another thread.
-constexpr int64_t kMinTileMacs = int64_t{1} << 18;
 
 std::vector<float> allocate_scratch(int64_t elements) {
   try {
@@ -48,17 +48,6 @@ void outer_product(const GemmArgs& g) {
 }
 
 int64_t round_up(int64_t value, int64_t quantum) { return (value + quantum - 1) / quantum * quantum; }
-
-// How many pieces each of `blocks` independent products of `macs` multiply-adds should be cut into
-// so that `threads` threads all get work, without making pieces too small to be worth a thread.
-// (The work is a double: a product of three sizes can exceed 64 bits.)
-int64_t pieces_per_block(int64_t blocks, double macs, int threads) {
-  if (blocks >= threads) return 1;
-  const int64_t for_threads = (threads + blocks - 1) / blocks;
-  const double for_work = macs / static_cast<double>(kMinTileMacs);
-  return for_work < static_cast<double>(for_threads) ? std::max<int64_t>(1, static_cast<int64_t>(for_work))
-                                                     : for_threads;
-}
 
 // Splits an extent into pieces of about `target` (in whole quanta), more of them when there are
 // fewer than `minimum_pieces` so that every thread gets work.
@@ -171,7 +160,7 @@ void run_epilogue(const ConvPlan& plan, float* y, const Epilogue& e, int threads
   // NCHW: rows are (image, channel) with the channel's bias; NHWC: rows are pixels, bias per column.
   const int64_t rows = nchw ? p.batch * p.out_channels : p.batch * plan.out_pixels;
   const int64_t cols = nchw ? plan.out_pixels : p.out_channels;
-  const int64_t parts_wanted = std::max<int64_t>(1, std::min<int64_t>(threads, rows * cols / kMinTileMacs));
+  const int64_t parts_wanted = std::max<int64_t>(1, std::min<int64_t>(threads, rows * cols / kMinPieceMacs));
   const int64_t rows_per_part = (rows + parts_wanted - 1) / parts_wanted;
   const int64_t parts = (rows + rows_per_part - 1) / rows_per_part;
   parallel_for(parts, threads, [&](int64_t part) {
@@ -192,6 +181,27 @@ void run_epilogue(const ConvPlan& plan, float* y, const Epilogue& e, int threads
   });
 }
 
+// The product over `source` (the input, or the gathered pixels that see it) into `destination`, with
+// the epilogue fused when one is given: on the packed kernels when the call has packed weights, else
+// on the GEMM backend.
+void run_product(const ConvPlan& plan, const ConvTensors& t, const float* source, float* destination,
+                 const Epilogue* epilogue, const GemmBackend& gemm, int threads) {
+  const ConvParams& p = plan.params;
+  const bool nchw = p.layout == Layout::NCHW;
+  const int64_t extent = nchw ? plan.inner_pixels() : p.batch * plan.inner_pixels();
+  if (t.packed) {
+    run_packed(plan, *t.packed, source, destination, extent, epilogue, threads);
+    return;
+  }
+  std::vector<Tile> tiles;
+  if (nchw) {
+    nchw_tiles(plan, source, destination, extent, t, threads, &tiles);
+  } else {
+    nhwc_tiles(plan, source, destination, extent, t, threads, &tiles);
+  }
+  run_tiles(tiles, epilogue, gemm, threads);
+}
+
 }  // namespace
 
 void run_conv(const ConvPlan& plan, const ConvTensors& t, const GemmBackend& gemm, int threads) {
@@ -209,14 +219,8 @@ void run_conv(const ConvPlan& plan, const ConvTensors& t, const GemmBackend& gem
     run_epilogue(plan, t.output, epilogue, threads);
     return;
   }
-  std::vector<Tile> tiles;
   if (plan.direct) {
-    if (nchw) {
-      nchw_tiles(plan, t.input, t.output, plan.out_pixels, t, threads, &tiles);
-    } else {
-      nhwc_tiles(plan, t.input, t.output, p.batch * plan.out_pixels, t, threads, &tiles);
-    }
-    run_tiles(tiles, &epilogue, gemm, threads);
+    run_product(plan, t, t.input, t.output, &epilogue, gemm, threads);
     return;
   }
   // Strided or padded: GEMM over the gathered pixels that see the input. Without a padding border
@@ -225,23 +229,13 @@ void run_conv(const ConvPlan& plan, const ConvTensors& t, const GemmBackend& gem
   std::vector<float> in_panel = allocate_scratch(p.batch * p.in_channels * inner);
   gather(plan, t.input, in_panel.data());
   if (inner == plan.out_pixels) {
-    if (nchw) {
-      nchw_tiles(plan, in_panel.data(), t.output, inner, t, threads, &tiles);
-    } else {
-      nhwc_tiles(plan, in_panel.data(), t.output, p.batch * inner, t, threads, &tiles);
-    }
-    run_tiles(tiles, &epilogue, gemm, threads);
+    run_product(plan, t, in_panel.data(), t.output, &epilogue, gemm, threads);
     return;
   }
   // With a border: the result goes back into the full output (border zero), then the epilogue covers
   // every output pixel.
   std::vector<float> out_panel = allocate_scratch(p.batch * p.out_channels * inner);
-  if (nchw) {
-    nchw_tiles(plan, in_panel.data(), out_panel.data(), inner, t, threads, &tiles);
-  } else {
-    nhwc_tiles(plan, in_panel.data(), out_panel.data(), p.batch * inner, t, threads, &tiles);
-  }
-  run_tiles(tiles, nullptr, gemm, threads);
+  run_product(plan, t, in_panel.data(), out_panel.data(), nullptr, gemm, threads);
   scatter(plan, out_panel.data(), t.output);
   run_epilogue(plan, t.output, epilogue, threads);
 }

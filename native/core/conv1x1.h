@@ -9,6 +9,7 @@
 
 #include "../gemm/gemm.h"
 #include "epilogue.h"
+#include "packed_weights.h"
 #include "plan.h"
 
 namespace conv1x1 {
@@ -21,6 +22,9 @@ struct ConvTensors {
   bool weight_pretransposed = false;
   const float* bias = nullptr;  // Cout floats, or null
   float* output = nullptr;      // plan.output_elements; must not overlap the others
+  // When set, the builtin pointwise kernels run the product from these panels (weight and bias are
+  // then not read, and the GEMM backend is not called).
+  const PackedWeights* packed = nullptr;
 };
 
 void run_conv(const ConvPlan& plan, const ConvTensors& tensors, const GemmBackend& gemm,

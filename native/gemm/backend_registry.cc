@@ -25,9 +25,22 @@ std::vector<std::string> candidate_libraries() {
 #endif
 }
 
-std::atomic<const GemmBackend*>& active_pointer() {
-  static std::atomic<const GemmBackend*> pointer{nullptr};
-  return pointer;
+enum class Selection { Auto, Blas, Builtin };
+
+std::atomic<Selection>& selection() {
+  static std::atomic<Selection> value{Selection::Builtin};
+  return value;
+}
+
+const char* selection_name(Selection s) {
+  return s == Selection::Auto ? "auto" : (s == Selection::Blas ? "blas" : "builtin");
+}
+
+// The per-shape rule of "auto". Measured with `npm run bench` on AVX-512 (bench/results): the packed
+// kernels beat OpenBLAS 0.3.21 on every layer of the suite, at 1 and 2 threads, so with AVX2 or
+// better (or NEON) they run everything; the portable kernels (SSE2 and older) lose to any BLAS.
+bool builtin_is_faster(const ConvPlan&, SimdLevel level) {
+  return level == SimdLevel::Avx512f || level == SimdLevel::Avx2Fma || level == SimdLevel::Neon;
 }
 
 // CONV1X1_THREADS: threads per call, clamped to the cores; unset or not a positive integer: cores.
@@ -49,9 +62,12 @@ BackendRegistry& BackendRegistry::instance() {
 }
 
 BackendRegistry::BackendRegistry()
-    : builtin_(new BuiltinBackend(detect_simd_level())), cores_(available_cores()) {
+    : isa_(choose_isa(detect_simd_level())),
+      pointwise_(&pointwise_kernels_for(isa_.level)),
+      builtin_(new BuiltinBackend(isa_.level)),
+      cores_(available_cores()) {
   choose_blas();
-  active_pointer() = blas_ ? static_cast<const GemmBackend*>(blas_.get()) : builtin_.get();
+  selection() = blas_ ? Selection::Auto : Selection::Builtin;
   set_threads(threads_from_environment(cores_));
 }
 
@@ -83,17 +99,30 @@ void BackendRegistry::choose_blas() {
 
 const GemmBackend& BackendRegistry::active() const {
   if (!load_error_.empty()) throw Error(ErrorCode::BackendLoad, load_error_);
-  return *active_pointer().load();
+  if (blas_ && selection() != Selection::Builtin) return *blas_;
+  return *builtin_;
+}
+
+ConvEngine BackendRegistry::engine_for(const ConvPlan& plan) const {
+  const GemmBackend& gemm = active();
+  ConvEngine engine;
+  engine.gemm = &gemm;
+  const Selection s = selection();
+  if (&gemm == builtin_.get() || (s == Selection::Auto && builtin_is_faster(plan, isa_.level))) {
+    engine.gemm = builtin_.get();
+    engine.pointwise = pointwise_;
+  }
+  return engine;
 }
 
 bool BackendRegistry::select(const std::string& kind) {
   if (!load_error_.empty()) throw Error(ErrorCode::BackendLoad, load_error_);
   if (kind == "builtin") {
-    active_pointer() = builtin_.get();
+    selection() = Selection::Builtin;
     return true;
   }
-  if (kind == "blas" && blas_) {
-    active_pointer() = blas_.get();
+  if ((kind == "blas" || kind == "auto") && blas_) {
+    selection() = kind == "blas" ? Selection::Blas : Selection::Auto;
     return true;
   }
   return false;
@@ -107,7 +136,10 @@ BackendInfo BackendRegistry::info() const {
   const GemmBackend& backend = active();
   BackendInfo info;
   info.name = backend.name();
-  info.simd = simd_level_name(builtin_->simd_level());
+  info.simd = simd_level_name(detect_simd_level());
+  info.kernels = pointwise_->isa;
+  info.kernels_note = isa_.note;
+  info.selection = selection_name(selection());
   info.threads = threads();
   info.max_concurrent_calls = ComputeSlots::instance().slots();
   info.cores = cores_;

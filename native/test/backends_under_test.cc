@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "../gemm/pointwise_selection.h"
 #include "../platform/cpu_features.h"
 
 namespace conv1x1 {
@@ -22,7 +23,27 @@ std::string thread_label(int threads) {
 
 }  // namespace
 
+std::vector<const kernels::PointwiseKernels*> supported_pointwise_kernels() {
+  std::vector<const kernels::PointwiseKernels*> sets;
+  for (SimdLevel level : supported_levels()) sets.push_back(&pointwise_kernels_for(level));
+  return sets;
+}
+
 BackendsUnderTest::BackendsUnderTest() {
+  for (const kernels::PointwiseKernels* set : supported_pointwise_kernels()) {
+    for (TileShape shape : {TileShape::Pixels, TileShape::Channels}) {
+      for (int threads : {1, 2}) {
+        BackendUnderTest backend;
+        backend.label = std::string("pointwise ") + set->isa +
+                        (shape == TileShape::Pixels ? " pixel tiles, " : " channel tiles, ") +
+                        thread_label(threads);
+        backend.threads = threads;
+        backend.pointwise = set;
+        backend.shape = shape;
+        all_.push_back(backend);
+      }
+    }
+  }
   for (SimdLevel level : supported_levels()) {
     builtins_.emplace_back(new BuiltinBackend(level));
     for (int threads : {1, 2}) {

@@ -127,8 +127,18 @@ void NumericsSuite::check_case(const ConvParams& p, const CaseData& data) {
       const std::string where =
           what + (use_pretransposed ? ", pretransposed weights" : "") + " on " + backend.label;
       std::fill(output.begin(), output.end(), std::nanf(""));
+      PackedWeights packed;
+      tensors.packed = nullptr;
       try {
-        run_conv(plan, tensors, *backend.gemm, backend.threads);
+        if (backend.pointwise) {
+          // Pixel tiles read pixels along rows: NCHW only.
+          if (backend.shape == TileShape::Pixels && p.layout == Layout::NHWC) continue;
+          packed = pack_weights(plan, tensors.weight, use_pretransposed, bias, *backend.pointwise,
+                                backend.shape);
+          tensors.packed = &packed;
+        }
+        run_conv(plan, tensors, backend.pointwise ? backends_.best_builtin() : *backend.gemm,
+                 backend.threads);
       } catch (const std::exception& e) {
         check(false, where + ": threw " + e.what());
         continue;

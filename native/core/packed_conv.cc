@@ -1,0 +1,127 @@
+#include "packed_conv.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "../platform/parallel.h"
+#include "work_split.h"
+
+namespace conv1x1 {
+namespace {
+
+using kernels::FusedActivation;
+using kernels::PointwiseBlock;
+
+// A block of output: one image (NCHW) and group, a range of the group's panels and of its pixels
+// (NHWC: of the batch's pixels).
+struct BlockRange {
+  int64_t image = 0, group = 0;
+  int64_t panel_begin = 0, panel_end = 0;
+  int64_t pixel_begin = 0, pixel_end = 0;
+};
+
+FusedActivation fused_activation(Activation activation) {
+  switch (activation) {
+    case Activation::None: return FusedActivation::None;
+    case Activation::Relu: return FusedActivation::Relu;
+    case Activation::Relu6: return FusedActivation::Relu6;
+    case Activation::LeakyRelu: return FusedActivation::LeakyRelu;
+    case Activation::Hardswish: return FusedActivation::Hardswish;
+    default: return FusedActivation::Deferred;
+  }
+}
+
+// The transcendental activations, exact, on a tile the kernel has just stored (still in L1).
+void finish_tile(float* y, int64_t rows, int64_t cols, int64_t ld, const void* context) {
+  Epilogue activation_only = *static_cast<const Epilogue*>(context);
+  activation_only.bias = nullptr;
+  apply_epilogue(y, rows, cols, ld, true, activation_only);
+}
+
+// Cuts each (image, group) into `pieces` blocks along the pixels or along the panels, whichever
+// keeps the kernel's tiles whole: the pixels when there are enough of them for the tile shape.
+void add_blocks(int64_t image, int64_t group, int64_t pixels, int64_t panels, int64_t pixel_quantum,
+                int64_t pieces, std::vector<BlockRange>* blocks) {
+  BlockRange block;
+  block.image = image;
+  block.group = group;
+  const bool split_pixels = pieces == 1 || pixels >= pieces * pixel_quantum * 2 || panels < pieces;
+  const int64_t pixel_step = split_pixels ? even_piece(pixels, pieces, pixel_quantum) : pixels;
+  const int64_t panel_step = split_pixels ? panels : even_piece(panels, pieces, 1);
+  for (int64_t pb = 0; pb < panels; pb += panel_step) {
+    for (int64_t xb = 0; xb < pixels; xb += pixel_step) {
+      block.panel_begin = pb;
+      block.panel_end = std::min(panels, pb + panel_step);
+      block.pixel_begin = xb;
+      block.pixel_end = std::min(pixels, xb + pixel_step);
+      blocks->push_back(block);
+    }
+  }
+}
+
+}  // namespace
+
+void run_packed(const ConvPlan& plan, const PackedWeights& packed, const float* source,
+                float* destination, int64_t extent, const Epilogue* epilogue, int threads) {
+  const ConvParams& p = plan.params;
+  const bool nchw = p.layout == Layout::NCHW;
+  const int64_t cin_g = plan.in_channels_per_group, cout_g = plan.out_channels_per_group;
+  const kernels::PointwiseKernels& k = *packed.kernels;
+  const bool pixel_tiles = packed.shape == TileShape::Pixels;
+  const int64_t pixel_quantum = pixel_tiles ? k.pixel_tile_width : k.channel_tile_pixels;
+
+  std::vector<BlockRange> blocks;
+  const int64_t units = nchw ? p.batch * p.groups : p.groups;
+  const int64_t pieces = pieces_per_block(
+      units, static_cast<double>(extent) * static_cast<double>(cout_g) * static_cast<double>(cin_g),
+      threads);
+  for (int64_t n = 0; n < (nchw ? p.batch : 1); ++n) {
+    for (int64_t g = 0; g < p.groups; ++g) {
+      add_blocks(n, g, extent, packed.group_panels, pixel_quantum, pieces, &blocks);
+    }
+  }
+
+  PointwiseBlock base;
+  base.k = cin_g;
+  base.add_bias = epilogue && epilogue->bias;
+  base.activation = epilogue ? fused_activation(epilogue->activation) : FusedActivation::None;
+  base.negative_slope = epilogue ? epilogue->negative_slope : 0.0f;
+  if (base.activation == FusedActivation::Deferred) {
+    base.finish = finish_tile;
+    base.finish_context = epilogue;
+  }
+  if (nchw) {
+    base.x_k_stride = extent;
+    base.x_pixel_stride = 1;
+    base.y_channel_stride = extent;
+    base.y_pixel_stride = 1;
+  } else {
+    base.x_k_stride = 1;
+    base.x_pixel_stride = p.in_channels;
+    base.y_channel_stride = 1;
+    base.y_pixel_stride = p.out_channels;
+  }
+  parallel_for(static_cast<int64_t>(blocks.size()), threads, [&](int64_t index) {
+    const BlockRange& r = blocks[static_cast<size_t>(index)];
+    PointwiseBlock b = base;
+    const int64_t first_channel = r.panel_begin * packed.width;
+    b.panels = packed.panel(r.group, r.panel_begin);
+    b.channels = std::min(r.panel_end * packed.width, cout_g) - first_channel;
+    b.pixels = r.pixel_end - r.pixel_begin;
+    if (nchw) {
+      b.x = source + (r.image * p.in_channels + r.group * cin_g) * extent + r.pixel_begin;
+      b.y = destination + (r.image * p.out_channels + r.group * cout_g + first_channel) * extent +
+            r.pixel_begin;
+    } else {
+      b.x = source + r.pixel_begin * p.in_channels + r.group * cin_g;
+      b.y = destination + r.pixel_begin * p.out_channels + r.group * cout_g + first_channel;
+    }
+    if (pixel_tiles) {
+      k.run_pixel_tiles(b);
+    } else {
+      k.run_channel_tiles(b);
+    }
+  });
+}
+
+}  // namespace conv1x1

@@ -1,0 +1,65 @@
+#pragma once
+// Pointwise (1×1 convolution) microkernels over weights packed once into panels, bias and the
+// piecewise-linear activations applied in vector registers before the store. Two tile shapes, because
+// the vector direction has to follow the layer's shape:
+//   pixel tiles    vectors run along the pixels (NCHW with many pixels): MR channels × NR pixels per
+//                  tile, weights broadcast from panels MR channels wide, X rows read where they are;
+//   channel tiles  vectors run along the output channels (NCHW with few pixels, and NHWC): P pixels ×
+//                  NC channels per tile, weights loaded from panels NC channels wide, X broadcast.
+// A panel is, for k = 0 … K−1, `width` consecutive weights (zero past the last channel), followed by
+// `width` bias values (zero without a bias): (K + 1) · width floats.
+// Each instruction set's kernels live in one file built with that set's flags alone; this header and
+// the structs are plain C++ so that nothing here is instantiated under ISA flags by another file.
+#include <stdint.h>
+
+namespace conv1x1 {
+namespace kernels {
+
+// What the kernels do after bias: the piecewise-linear activations run in registers; `Deferred`
+// leaves the biased values in the output tile and calls PointwiseBlock::finish on it while it is
+// still in L1 (the transcendental activations, exact as in PyTorch).
+enum class FusedActivation : int { None, Relu, Relu6, LeakyRelu, Hardswish, Deferred };
+
+// One block of output: `channels` output channels (consecutive panels) × `pixels` pixels.
+// Element (k, pixel) of X is x[k·x_k_stride + pixel·x_pixel_stride]; element (channel, pixel) of Y
+// is y[channel·y_channel_stride + pixel·y_pixel_stride].
+struct PointwiseBlock {
+  const float* panels = nullptr;  // the block's first panel; panels follow each other
+  int64_t channels = 0;
+  int64_t k = 0;
+  int64_t pixels = 0;
+  const float* x = nullptr;
+  int64_t x_k_stride = 0, x_pixel_stride = 0;
+  float* y = nullptr;
+  int64_t y_channel_stride = 0, y_pixel_stride = 0;
+  bool add_bias = true;  // false: the panels' bias row is ignored (the caller adds it later)
+  FusedActivation activation = FusedActivation::None;
+  float negative_slope = 0.0f;
+  // Deferred only: applies the activation to a rows × cols tile with leading dimension ld.
+  void (*finish)(float* y, int64_t rows, int64_t cols, int64_t ld, const void* context) = nullptr;
+  const void* finish_context = nullptr;
+};
+
+struct PointwiseKernels {
+  const char* isa;          // "avx512f", "avx2+fma", "neon", "scalar"
+  int pixel_panel_width;    // MR
+  int pixel_tile_width;     // NR
+  int channel_panel_width;  // NC
+  int channel_tile_pixels;  // the most pixels P of a channel tile
+  // Pixel tiles: needs x_pixel_stride == 1 and y_pixel_stride == 1; panels pixel_panel_width wide.
+  void (*run_pixel_tiles)(const PointwiseBlock& block);
+  // Channel tiles: any strides; panels channel_panel_width wide.
+  void (*run_channel_tiles)(const PointwiseBlock& block);
+};
+
+namespace scalar { const PointwiseKernels& pointwise_kernels(); }
+#if defined(__x86_64__) || defined(_M_X64)
+namespace avx2 { const PointwiseKernels& pointwise_kernels(); }
+namespace avx512 { const PointwiseKernels& pointwise_kernels(); }
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+namespace neon { const PointwiseKernels& pointwise_kernels(); }
+#endif
+
+}  // namespace kernels
+}  // namespace conv1x1

@@ -1,0 +1,47 @@
+// Pointwise kernels for AVX2 + FMA: pixel tiles 6 × 16 and channel tiles up to 6 × 16 (12
+// accumulators each, of the 16 ymm registers). Built with -mavx2 -mfma; called only when the CPU and
+// OS report both.
+#include <immintrin.h>
+
+namespace conv1x1 {
+namespace kernels {
+namespace avx2 {
+namespace {
+
+struct Vec {
+  using Reg = __m256;
+  static constexpr int kLanes = 8;
+  static __m256i mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static Reg zero() { return _mm256_setzero_ps(); }
+  static Reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static Reg load_partial(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
+  static void store(float* p, Reg v) { _mm256_storeu_ps(p, v); }
+  static void store_partial(float* p, Reg v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
+  static Reg set1(float v) { return _mm256_set1_ps(v); }
+  static Reg broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
+  static Reg mul(Reg a, Reg b) { return _mm256_mul_ps(a, b); }
+  // MAXPS/MINPS return the second operand when either is NaN: x, so NaN passes through.
+  static Reg max(Reg c, Reg x) { return _mm256_max_ps(c, x); }
+  static Reg min(Reg c, Reg x) { return _mm256_min_ps(c, x); }
+  static Reg select_negative(Reg x, Reg v) {
+    return _mm256_blendv_ps(x, v, _mm256_cmp_ps(x, zero(), _CMP_LT_OQ));
+  }
+};
+
+constexpr const char* kIsaName = "avx2+fma";
+constexpr int kPixelRows = 6;
+constexpr int kPixelVectors = 2;
+constexpr int kChannelVectors = 2;
+constexpr int kChannelPixels = 6;
+
+}  // namespace
+}  // namespace avx2
+}  // namespace kernels
+}  // namespace conv1x1
+
+#define CONV1X1_KERNEL_ISA avx2
+#include "pointwise_impl.h"

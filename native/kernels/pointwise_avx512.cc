@@ -1,0 +1,45 @@
+// Pointwise kernels for AVX-512F: pixel tiles 8 × 48 (24 accumulators), channel tiles up to 14 × 32
+// (28 accumulators), of the 32 zmm registers. Built with -mavx512f; called only when the CPU and OS
+// report AVX-512F.
+#include <immintrin.h>
+
+namespace conv1x1 {
+namespace kernels {
+namespace avx512 {
+namespace {
+
+struct Vec {
+  using Reg = __m512;
+  static constexpr int kLanes = 16;
+  static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
+  static Reg zero() { return _mm512_setzero_ps(); }
+  static Reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static Reg load_partial(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
+  static void store(float* p, Reg v) { _mm512_storeu_ps(p, v); }
+  static void store_partial(float* p, Reg v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
+  static Reg set1(float v) { return _mm512_set1_ps(v); }
+  static Reg broadcast(const float* p) { return _mm512_set1_ps(*p); }
+  static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
+  static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
+  // MAXPS/MINPS return the second operand when either is NaN: x, so NaN passes through.
+  static Reg max(Reg c, Reg x) { return _mm512_max_ps(c, x); }
+  static Reg min(Reg c, Reg x) { return _mm512_min_ps(c, x); }
+  static Reg select_negative(Reg x, Reg v) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero(), _CMP_LT_OQ), x, v);
+  }
+};
+
+constexpr const char* kIsaName = "avx512f";
+constexpr int kPixelRows = 8;
+constexpr int kPixelVectors = 3;
+constexpr int kChannelVectors = 2;
+constexpr int kChannelPixels = 14;
+
+}  // namespace
+}  // namespace avx512
+}  // namespace kernels
+}  // namespace conv1x1
+
+#define CONV1X1_KERNEL_ISA avx512
+#include "pointwise_impl.h"
