@@ -47,9 +47,11 @@ export type NativeConvParams = NativeLayerParams & NativeInputDims;
  * `inputIsPrivate` likewise lets the worker read the input in place instead of a snapshot.
  */
 export interface NativePreparedOp {
-  run(dims: NativeInputDims, input: Float32Array, out: Float32Array): Float32Array;
+  run(batch: number, height: number, width: number, input: Float32Array, out: Float32Array): Float32Array;
   runAsync(
-    dims: NativeInputDims,
+    batch: number,
+    height: number,
+    width: number,
     input: Float32Array,
     out: Float32Array,
     outIsPrivate: boolean,
@@ -73,7 +75,10 @@ export interface NativeDepthwiseParams {
 }
 
 /** A prepared 1×1 convolution: its weights copied and laid out once, run on any batch and size. */
-export type NativePreparedConv = NativePreparedOp;
+export interface NativePreparedConv extends NativePreparedOp {
+  /** What a call with an input of these sizes runs on: 'openblas', 'builtin avx512f (pixel tiles)', … */
+  engine(batch: number, height: number, width: number): string;
+}
 /** A prepared depthwise convolution; dims are of an NCHW input. */
 export type NativePreparedDepthwise = NativePreparedOp;
 

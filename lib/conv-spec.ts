@@ -2,7 +2,7 @@
 // input and `out` into the plain parameters the native side executes.
 import type { NativeInputDims, NativeLayerParams } from './binding';
 import { ErrorCodes, rangeError, shapeError, typeError, Conv1x1Error, describe } from './errors';
-import { MAX_ELEMENTS, readTensor, sharesMemory, type TensorLike } from './tensor';
+import { MAX_ELEMENTS, readTensor, sharesMemory, type ReadTensorOptions, type TensorLike } from './tensor';
 import {
   ACTIVATIONS,
   LAYOUTS,
@@ -152,6 +152,10 @@ export function inputLayoutHint(spec: ConvSpec): string {
   return spec.layout === 'nchw' ? '[N, C, H, W]' : '[N, H, W, C]';
 }
 
+const NCHW_INPUT: ReadTensorOptions = { ranks: [4], layoutHint: '[N, C, H, W]' };
+const NHWC_INPUT: ReadTensorOptions = { ranks: [4], layoutHint: '[N, H, W, C]' };
+const OUT_TENSOR: ReadTensorOptions = { rejectVolatile: true };
+
 /** The input tensor, its channel count checked against what the weight expects. */
 export function readInput(
   value: unknown,
@@ -161,8 +165,18 @@ export function readInput(
   name: string,
   expectation: string,
 ): InputInfo {
-  const input = readTensor(value, name, { ranks: [4], layoutHint: inputLayoutHint(spec) });
-  return { data: input.data, ...planInput(input.shape, spec, inChannels, outChannels, name, expectation) };
+  const input = readTensor(value, name, spec.layout === 'nchw' ? NCHW_INPUT : NHWC_INPUT);
+  const { dims, outputShape } = planInput(input.shape, spec, inChannels, outChannels, name, expectation);
+  return { data: input.data, dims, outputShape };
+}
+
+function checkDisjoint(out: Float32Array, operand: Float32Array | null, operandName: string, name: string): void {
+  if (sharesMemory(out, operand)) {
+    throw new Conv1x1Error(
+      `${name}.data shares memory with the ${operandName}; the output must be a separate buffer`,
+      ErrorCodes.OVERLAP,
+    );
+  }
 }
 
 /** The caller's `out`: exactly the output shape, a plain buffer, and no memory shared with the operands. */
@@ -173,19 +187,16 @@ export function readOut(
   operands: { input: Float32Array; weight: Float32Array | null; bias: Float32Array | null },
 ): Float32Array | null {
   if (value === undefined || value === null) return null;
-  const out = readTensor(value, name, { rejectVolatile: true });
+  const out = readTensor(value, name, OUT_TENSOR);
   const shape = out.shape;
-  if (shape.length !== outputShape.length || shape.some((dim, i) => dim !== outputShape[i])) {
+  let sameShape = shape.length === outputShape.length;
+  for (let i = 0; sameShape && i < shape.length; i++) sameShape = shape[i] === outputShape[i];
+  if (!sameShape) {
     throw shapeError(`${name}.shape is [${shape.join(', ')}] but the output shape is [${outputShape.join(', ')}]`);
   }
-  for (const [operand, data] of Object.entries(operands)) {
-    if (sharesMemory(out.data, data)) {
-      throw new Conv1x1Error(
-        `${name}.data shares memory with the ${operand}; the output must be a separate buffer`,
-        ErrorCodes.OVERLAP,
-      );
-    }
-  }
+  checkDisjoint(out.data, operands.input, 'input', name);
+  checkDisjoint(out.data, operands.weight, 'weight', name);
+  checkDisjoint(out.data, operands.bias, 'bias', name);
   return out.data;
 }
 

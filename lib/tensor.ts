@@ -96,8 +96,11 @@ export function allocateFloats(count: number, options: { zeroed?: boolean } = {}
   }
 }
 
-/** Product of a shape with checks that name the offending index. */
-export function elementCount(shape: readonly number[], name: string): number {
+/**
+ * Product of a shape with checks that name the offending index. The name is `name + suffix`, joined
+ * only when a message needs it (this runs on every call).
+ */
+export function elementCount(shape: readonly number[], baseName: string, suffix = ''): number {
   let count = 1;
   // An index loop, not forEach: holes in a sparse array must be checked too.
   for (let index = 0; index < shape.length; index++) {
@@ -105,13 +108,13 @@ export function elementCount(shape: readonly number[], name: string): number {
     if (typeof dim !== 'number') {
       throw typeError(
         ErrorCodes.INVALID_ARG_TYPE,
-        `${name}[${index}] must be a number but received ${describe(dim)}`,
+        `${baseName + suffix}[${index}] must be a number but received ${describe(dim)}`,
       );
     }
     if (!Number.isInteger(dim) || dim < 0 || dim > MAX_DIMENSION) {
       throw rangeError(
         ErrorCodes.OUT_OF_RANGE,
-        `${name}[${index}] must be an integer from 0 to ${MAX_DIMENSION} but received ${describe(dim)}`,
+        `${baseName + suffix}[${index}] must be an integer from 0 to ${MAX_DIMENSION} but received ${describe(dim)}`,
       );
     }
     count *= dim;
@@ -119,7 +122,7 @@ export function elementCount(shape: readonly number[], name: string): number {
   if (count > MAX_ELEMENTS) {
     throw rangeError(
       ErrorCodes.TOO_LARGE,
-      `${name} [${shape.join(', ')}] has ${count} elements; a Float32Array holds at most ${MAX_ELEMENTS}`,
+      `${baseName + suffix} [${shape.join(', ')}] has ${count} elements; a Float32Array holds at most ${MAX_ELEMENTS}`,
     );
   }
   return count;
@@ -152,7 +155,8 @@ export function readTensor(value: unknown, name: string, options: ReadTensorOpti
       `${name}.data must be a Float32Array but received ${describe(data)}`,
     );
   }
-  const dims = readShape(shape, `${name}.shape`);
+  if (!Array.isArray(shape)) readShape(shape, `${name}.shape`);  // throws
+  const dims = shape as number[];
   if (options.ranks && !options.ranks.includes(dims.length)) {
     const expected = options.ranks.join(' or ');
     const hint = options.layoutHint ? ` ${options.layoutHint}` : '';
@@ -160,7 +164,7 @@ export function readTensor(value: unknown, name: string, options: ReadTensorOpti
       `${name}.shape must have ${expected} dimensions${hint} but has ${dims.length} ([${dims.join(', ')}])`,
     );
   }
-  const count = elementCount(dims, `${name}.shape`);
+  const count = elementCount(dims, name, '.shape');
   if (isDetached(data.buffer)) {
     throw typeError(
       ErrorCodes.BUFFER_DETACHED,

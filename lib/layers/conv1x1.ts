@@ -126,12 +126,28 @@ export class Conv1x1 implements Layer {
     });
   }
 
+  /**
+   * What a call on an input of this shape runs on: the BLAS library ('openblas', …) or the builtin
+   * kernels with their instruction set and tile shape ('builtin avx512f (channel tiles)'). Follows
+   * the per-shape choice, CONV1X1_BLAS and CONV1X1_ISA.
+   */
+  backend(inputShape: readonly number[]): string {
+    return callSync(() => {
+      if (readShape(inputShape, 'inputShape').length !== 4) {
+        throw shapeError(`inputShape must have 4 dimensions ${inputLayoutHint(this.#spec)}`);
+      }
+      elementCount(inputShape, 'inputShape');
+      const { dims } = planInput(inputShape, this.#spec, this.inChannels, this.outChannels, 'inputShape', LAYER_EXPECTS);
+      return this.#prepared.engine(dims.batch, dims.height, dims.width);
+    });
+  }
+
   /** Runs synchronously on the calling thread. */
   forward(input: TensorLike, out?: TensorLike | null): Tensor {
     return callSync(() => {
       const { x, outData } = this.#prepare(input, out);
       const output = outData ?? allocateFloats(elementCount(x.outputShape, 'output shape'));
-      this.#prepared.run(x.dims, x.data, output);
+      this.#prepared.run(x.dims.batch, x.dims.height, x.dims.width, x.data, output);
       return Tensor.fromTrusted(output, x.outputShape);
     });
   }
@@ -176,7 +192,7 @@ export class Conv1x1 implements Layer {
     return callAsync(async () => {
       const { x, outData } = this.#prepare(input, out);
       const output = outData ?? allocateFloats(elementCount(x.outputShape, 'output shape'));
-      await this.#prepared.runAsync(x.dims, x.data, output, privacy.out || outData === null, privacy.input);
+      await this.#prepared.runAsync(x.dims.batch, x.dims.height, x.dims.width, x.data, output, privacy.out || outData === null, privacy.input);
       return Tensor.fromTrusted(output, x.outputShape);
     });
   }

@@ -215,7 +215,7 @@ export class DepthwiseConv2d implements Layer {
     return callSync(() => {
       const x = this.#prepare(input, out);
       const output = x.outData ?? allocateFloats(elementCount(x.outputShape, 'output shape'));
-      this.#prepared.run(x.dims, x.data, output);
+      this.#prepared.run(x.dims.batch, x.dims.height, x.dims.width, x.data, output);
       return Tensor.fromTrusted(output, x.outputShape);
     });
   }
@@ -259,7 +259,7 @@ export class DepthwiseConv2d implements Layer {
     return callAsync(async () => {
       const x = this.#prepare(input, out);
       const output = x.outData ?? allocateFloats(elementCount(x.outputShape, 'output shape'));
-      await this.#prepared.runAsync(x.dims, x.data, output, privacy.out || x.outData === null, privacy.input);
+      await this.#prepared.runAsync(x.dims.batch, x.dims.height, x.dims.width, x.data, output, privacy.out || x.outData === null, privacy.input);
       return Tensor.fromTrusted(output, x.outputShape);
     });
   }

@@ -48,7 +48,7 @@ void run_holding_slot(const ConvPlan& plan, const float* input, const CallWeight
     tensors.weight_pretransposed = weights.prepared->pretransposed();
     tensors.bias = weights.prepared->bias();
     if (engine.pointwise) {
-      tensors.packed = &weights.prepared->packed(*engine.pointwise, choose_tile_shape(plan));
+      tensors.packed = &weights.prepared->packed(*engine.pointwise, choose_tile_shape(plan, *engine.pointwise));
     }
   } else {
     tensors.weight = weights.weight;
@@ -56,7 +56,7 @@ void run_holding_slot(const ConvPlan& plan, const float* input, const CallWeight
     // A functional call packs for itself (a copy of the weights; small next to the product).
     if (engine.pointwise && plan.output_elements > 0 && plan.in_channels_per_group > 0) {
       one_off = pack_weights(plan, weights.weight, false, weights.bias, *engine.pointwise,
-                             choose_tile_shape(plan));
+                             choose_tile_shape(plan, *engine.pointwise));
       tensors.packed = &one_off;
     }
   }
@@ -66,7 +66,7 @@ void run_holding_slot(const ConvPlan& plan, const float* input, const CallWeight
 std::string engine_name(const ConvPlan& plan) {
   const ConvEngine engine = BackendRegistry::instance().engine_for(plan);
   if (!engine.pointwise) return engine.gemm->name();
-  const bool pixels = choose_tile_shape(plan) == TileShape::Pixels;
+  const bool pixels = choose_tile_shape(plan, *engine.pointwise) == TileShape::Pixels;
   return std::string("builtin ") + engine.pointwise->isa + (pixels ? " (pixel tiles)" : " (channel tiles)");
 }
 

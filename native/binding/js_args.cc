@@ -24,27 +24,36 @@ Activation parse_activation(Napi::Env env, const std::string& name) {
 
 }  // namespace
 
+// Plain N-API calls, one query for everything: this runs on every call, twice, and the wrapper
+// classes would query the same typed array several times over.
 FloatView read_float32_array(const Napi::Value& value, const char* what) {
   Napi::Env env = value.Env();
-  if (!value.IsTypedArray() ||
-      value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+  bool is_typed_array = false;
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  size_t byte_offset = 0;
+  if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok || !is_typed_array ||
+      napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &byte_offset) != napi_ok ||
+      type != napi_float32_array) {
     throw_type_error(env, "ERR_INVALID_ARG_TYPE", std::string(what) + " must be a Float32Array");
   }
-  Napi::Float32Array array = value.As<Napi::Float32Array>();
-  napi_value buffer = array.ArrayBuffer();
   bool is_plain_buffer = false;
   napi_is_arraybuffer(env, buffer, &is_plain_buffer);
   if (!is_plain_buffer) {
     throw_type_error(env, "ERR_INVALID_ARG_TYPE",
                      std::string(what) + " is backed by a SharedArrayBuffer; an ordinary ArrayBuffer is required");
   }
-  if (array.ArrayBuffer().IsDetached()) {
+  bool detached = false;
+  napi_is_detached_arraybuffer(env, buffer, &detached);
+  if (detached) {
     throw_type_error(env, "ERR_BUFFER_DETACHED",
                      std::string(what) + "'s ArrayBuffer is detached (it was transferred or freed)");
   }
   FloatView view;
-  view.data = array.Data();  // already advanced by byteOffset
-  view.length = static_cast<int64_t>(array.ElementLength());
+  view.data = static_cast<float*>(data);  // napi_get_typedarray_info already adds byteOffset
+  view.length = static_cast<int64_t>(length);
   return view;
 }
 
@@ -69,8 +78,11 @@ void require_disjoint(Napi::Env env, const FloatView& out, const FloatView& othe
 }
 
 int64_t read_size(const Napi::Object& object, const char* key, int64_t minimum) {
-  Napi::Env env = object.Env();
-  Napi::Value value = object.Get(key);
+  return read_size_value(object.Get(key), key, minimum);
+}
+
+int64_t read_size_value(const Napi::Value& value, const char* key, int64_t minimum) {
+  Napi::Env env = value.Env();
   if (!value.IsNumber()) {
     throw_type_error(env, "ERR_INVALID_ARG_TYPE", std::string(key) + " must be a number");
   }
@@ -119,6 +131,17 @@ void read_input_dims(const Napi::Object& object, ConvParams* p) {
   p->batch = read_size(object, "batch", 0);
   p->height = read_size(object, "height", 0);
   p->width = read_size(object, "width", 0);
+}
+
+InputDims read_input_dims(const Napi::CallbackInfo& info) {
+  if (info.Length() < 3) {
+    throw_type_error(info.Env(), "ERR_INVALID_ARG_TYPE", "expected (batch, height, width, …)");
+  }
+  InputDims dims;
+  dims.batch = read_size_value(info[0], "batch", 0);
+  dims.height = read_size_value(info[1], "height", 0);
+  dims.width = read_size_value(info[2], "width", 0);
+  return dims;
 }
 
 }  // namespace binding

@@ -36,18 +36,11 @@ PreparedConv::PreparedConv(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pr
 }
 
 ConvPlan PreparedConv::plan_for(const Napi::CallbackInfo& info) const {
-  if (info.Length() < 3) {
-    throw_type_error(info.Env(), "ERR_INVALID_ARG_TYPE", "run expects (dims, input, out)");
-  }
-  return plan_for_dims(info);
-}
-
-ConvPlan PreparedConv::plan_for_dims(const Napi::CallbackInfo& info) const {
-  if (info.Length() < 1 || !info[0].IsObject()) {
-    throw_type_error(info.Env(), "ERR_INVALID_ARG_TYPE", "expected the input dims as an object");
-  }
+  const InputDims dims = read_input_dims(info);
   ConvParams params = layer_params_;
-  read_input_dims(info[0].As<Napi::Object>(), &params);
+  params.batch = dims.batch;
+  params.height = dims.height;
+  params.width = dims.width;
   return make_plan(params);
 }
 
@@ -55,7 +48,7 @@ Napi::Value PreparedConv::run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     ConvPlan plan = plan_for(info);
-    CallBuffers buffers = read_call_buffers(info, 1, 2, plan, FloatView{}, FloatView{});
+    CallBuffers buffers = read_call_buffers(info, 3, 4, plan, FloatView{}, FloatView{});
     CallWeights weights;
     weights.prepared = weights_.get();
     run_in_slot(plan, buffers.input.data, weights, buffers.out.data);
@@ -66,7 +59,7 @@ Napi::Value PreparedConv::run(const Napi::CallbackInfo& info) {
 Napi::Value PreparedConv::engine(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    return Napi::String::New(env, engine_name(plan_for_dims(info)));
+    return Napi::String::New(env, engine_name(plan_for(info)));
   });
 }
 
@@ -74,12 +67,12 @@ Napi::Value PreparedConv::run_async(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     ConvPlan plan = plan_for(info);
-    CallBuffers buffers = read_call_buffers(info, 1, 2, plan, FloatView{}, FloatView{});
+    CallBuffers buffers = read_call_buffers(info, 3, 4, plan, FloatView{}, FloatView{});
     BackendRegistry::instance().active();  // a backend that failed to load rejects now
-    auto input = std::make_unique<AsyncInput>(buffers, read_flag(info, 4));
+    auto input = std::make_unique<AsyncInput>(buffers, read_flag(info, 6));
     auto* worker = new ConvWorker(env, &addon_state(env).scheduler, bind_conv(plan, weights_),
                                   plan.output_elements, std::move(input), buffers.out_array,
-                                  read_flag(info, 3));
+                                  read_flag(info, 5));
     Napi::Promise promise = worker->promise();
     addon_state(env).scheduler.submit(worker);
     return promise;

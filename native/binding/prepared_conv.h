@@ -2,10 +2,9 @@
 // The native half of the Conv1x1 layer: weights validated, copied and laid out once at construction,
 // then run on any number of inputs.
 //   new PreparedConv(layerParams, weight, bias | null)
-//   run(dims, input, out) -> out;
-//   runAsync(dims, input, out, outIsPrivate, inputIsPrivate) -> Promise<out>
-//   engine(dims) -> what a call with these dims runs on ("openblas", "builtin avx512f (pixel tiles)")
-// dims: { batch, height, width }.
+//   run(batch, height, width, input, out) -> out;
+//   runAsync(batch, height, width, input, out, outIsPrivate, inputIsPrivate) -> Promise<out>
+//   engine(batch, height, width) -> what such a call runs on ("openblas", "builtin avx512f (pixel tiles)")
 #include <napi.h>
 
 #include <memory>
@@ -26,7 +25,6 @@ class PreparedConv : public Napi::ObjectWrap<PreparedConv> {
   Napi::Value run_async(const Napi::CallbackInfo& info);
   Napi::Value engine(const Napi::CallbackInfo& info);
   ConvPlan plan_for(const Napi::CallbackInfo& info) const;
-  ConvPlan plan_for_dims(const Napi::CallbackInfo& info) const;
 
   ConvParams layer_params_;
   std::shared_ptr<const PreparedWeights> weights_;

@@ -65,14 +65,11 @@ PreparedDepthwise::PreparedDepthwise(const Napi::CallbackInfo& info)
 }
 
 DepthwisePlan PreparedDepthwise::plan_for(const Napi::CallbackInfo& info) const {
-  if (info.Length() < 3 || !info[0].IsObject()) {
-    throw_type_error(info.Env(), "ERR_INVALID_ARG_TYPE", "run expects (dims, input, out)");
-  }
-  Napi::Object dims = info[0].As<Napi::Object>();
+  const InputDims dims = read_input_dims(info);
   DepthwiseParams params = layer_params_;
-  params.batch = read_size(dims, "batch", 0);
-  params.height = read_size(dims, "height", 0);
-  params.width = read_size(dims, "width", 0);
+  params.batch = dims.batch;
+  params.height = dims.height;
+  params.width = dims.width;
   return make_depthwise_plan(params);
 }
 
@@ -80,7 +77,7 @@ Napi::Value PreparedDepthwise::run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     DepthwisePlan plan = plan_for(info);
-    CallBuffers buffers = read_call_buffers(info, 1, 2, plan.input_elements, plan.output_elements,
+    CallBuffers buffers = read_call_buffers(info, 3, 4, plan.input_elements, plan.output_elements,
                                             FloatView{}, FloatView{});
     ComputeSlot slot;
     run_depthwise_holding_slot(plan, *weights_, buffers.input.data, buffers.out.data);
@@ -92,9 +89,9 @@ Napi::Value PreparedDepthwise::run_async(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     DepthwisePlan plan = plan_for(info);
-    CallBuffers buffers = read_call_buffers(info, 1, 2, plan.input_elements, plan.output_elements,
+    CallBuffers buffers = read_call_buffers(info, 3, 4, plan.input_elements, plan.output_elements,
                                             FloatView{}, FloatView{});
-    auto input = std::make_unique<AsyncInput>(buffers, read_flag(info, 4));
+    auto input = std::make_unique<AsyncInput>(buffers, read_flag(info, 6));
     const int64_t output_elements = plan.output_elements;
     std::shared_ptr<const DepthwiseWeights> weights = weights_;
     WorkerJob job = [plan = std::move(plan), weights](const float* in, float* out) {
@@ -102,7 +99,7 @@ Napi::Value PreparedDepthwise::run_async(const Napi::CallbackInfo& info) {
     };
     auto* worker =
         new ConvWorker(env, &addon_state(env).scheduler, std::move(job), output_elements,
-                       std::move(input), buffers.out_array, read_flag(info, 3));
+                       std::move(input), buffers.out_array, read_flag(info, 5));
     Napi::Promise promise = worker->promise();
     addon_state(env).scheduler.submit(worker);
     return promise;

@@ -2,10 +2,10 @@
 // The native half of the DepthwiseConv2d layer: weights validated and copied once at construction,
 // then run on any number of NCHW inputs, sync or on the async workers that PreparedConv uses.
 //   new PreparedDepthwise(layerParams, weight, bias | null)
-//   run(dims, input, out) -> out;
-//   runAsync(dims, input, out, outIsPrivate, inputIsPrivate) -> Promise<out>
+//   run(batch, height, width, input, out) -> out;
+//   runAsync(batch, height, width, input, out, outIsPrivate, inputIsPrivate) -> Promise<out>
 // layerParams: { channels, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW,
-//                activation, negativeSlope }; dims: { batch, height, width }.
+//                activation, negativeSlope }; batch, height, width: of the NCHW input.
 #include <napi.h>
 
 #include <memory>

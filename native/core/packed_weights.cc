@@ -9,15 +9,26 @@
 namespace conv1x1 {
 namespace {
 
-// Measured on ResNet-50's and MobileNetV2's layers (bench/shapes.mjs, AVX-512, 1 thread): channel
-// tiles win up to 14×14 = 196 pixels, pixel tiles from 28×28 = 784 on.
-constexpr int64_t kChannelTilesMaxPixels = 256;
+// The fraction of vector lanes a tiling keeps busy along an extent: extent / (whole tiles × tile).
+double lane_use(int64_t extent, int64_t tile) {
+  const int64_t tiles = (extent + tile - 1) / tile;
+  return tiles == 0 ? 1.0 : static_cast<double>(extent) / static_cast<double>(tiles * tile);
+}
+
+// Channel tiles on NCHW write their results transposed, one float at a time: measured on ResNet-50's
+// 28×28 layers (bench/shapes.mjs, AVX-512), that costs them about a tenth against pixel tiles that
+// fill their lanes as well.
+constexpr double kTransposedStoreCost = 1.1;
 
 }  // namespace
 
-TileShape choose_tile_shape(const ConvPlan& plan) {
+TileShape choose_tile_shape(const ConvPlan& plan, const kernels::PointwiseKernels& kernels) {
   if (plan.params.layout == Layout::NHWC) return TileShape::Channels;
-  return plan.inner_pixels() <= kChannelTilesMaxPixels ? TileShape::Channels : TileShape::Pixels;
+  const int64_t channels = plan.out_channels_per_group, pixels = plan.inner_pixels();
+  const double channel_tiles = lane_use(channels, kernels.channel_panel_width);
+  const double pixel_tiles =
+      lane_use(pixels, kernels.pixel_tile_width) * lane_use(channels, kernels.pixel_panel_width);
+  return channel_tiles > pixel_tiles * kTransposedStoreCost ? TileShape::Channels : TileShape::Pixels;
 }
 
 PackedWeights pack_weights(const ConvPlan& plan, const float* weight, bool pretransposed,

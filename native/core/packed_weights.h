@@ -27,9 +27,10 @@ struct PackedWeights {
   }
 };
 
-// Which tile shape runs this plan fastest: vectors along the output channels for NHWC and for few
-// output pixels (7×7, 14×14: a pixel tile would leave lanes empty), along the pixels otherwise.
-TileShape choose_tile_shape(const ConvPlan& plan);
+// Which tile shape runs this plan fastest: vectors along the output channels for NHWC; for NCHW,
+// the shape that keeps more vector lanes busy (few pixels, as 7×7 and 14×14, leave a pixel tile's
+// lanes empty; few channels per group, a channel tile's).
+TileShape choose_tile_shape(const ConvPlan& plan, const kernels::PointwiseKernels& kernels);
 
 // weight is [Cout][Cin/g], or with pretransposed W_gᵀ per group ([Cin/g][Cout/g]); bias may be null.
 // The layer's parameters are all it needs of the plan (any input size gives the same packing).

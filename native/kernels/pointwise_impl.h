@@ -28,6 +28,12 @@ constexpr int kP = kChannelPixels;
 // X columns of one pass over the panels: sized so that K × columns floats stay in L2 while every
 // panel sweeps them, and each panel's stores run along a few long rows.
 constexpr int64_t kXBlockFloats = int64_t{64} << 10;  // 256 KiB
+// K blocks of about kKBlock (a 4 KiB block of a pixel panel's weights, 16 KiB of a channel panel's)
+// once K passes kKBlockMax.
+constexpr int64_t kKBlock = 128;
+constexpr int64_t kKBlockMax = 256;
+// Up to this K, pixel tiles sweep one panel across the pixels; beyond, one X tile across the panels.
+constexpr int64_t kPanelOuterMaxK = 64;
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -53,48 +59,76 @@ struct Activation {
   }
 };
 
+// ---- K blocks ------------------------------------------------------------------------------------
+
+// Deep products run in K blocks so that one block of weights and X stays in L1/L2: the first block
+// writes the output tile, later ones add to it, the last applies bias and activation.
+struct KStep {
+  int64_t begin = 0, depth = 0;
+  bool first = true, last = true;
+};
+
+int64_t k_block_depth(int64_t k) {
+  if (k <= kKBlockMax) return k;
+  const int64_t blocks = (k + kKBlock - 1) / kKBlock;
+  return (k + blocks - 1) / blocks;
+}
+
 // ---- pixel tiles: MR channels × NR pixels, vectors along the pixels --------------------------------
 
-// kColumns < kNR only on the last tile of a row: X is then read and Y written with partial vectors,
-// which costs a little in the k loop, so full tiles never do it.
-template <bool kEdge>
-void pixel_tile(const float* panel, int64_t k, const float* x, int64_t ldx, int columns, int rows,
-                float* y, int64_t ldy, bool add_bias, const Activation& act) {
-  Reg acc[kMR][kPixelVectors];
-  for (int i = 0; i < kMR; ++i)
-    for (int j = 0; j < kPixelVectors; ++j) acc[i][j] = Vec::zero();
-  for (int64_t p = 0; p < k; ++p) {
-    Reg xv[kPixelVectors];
-    const float* x_row = x + p * ldx;
-    for (int j = 0; j < kPixelVectors; ++j) {
-      if (kEdge) {
-        const int left = columns - j * kL;
-        xv[j] = left >= kL ? Vec::load(x_row + j * kL)
-                           : (left > 0 ? Vec::load_partial(x_row + j * kL, left) : Vec::zero());
+// One row of a tile is kVectors vectors; on the last tile of a row (fewer than NR pixels left) the
+// tile is narrowed to the vectors it needs, and only the very last of those may be partial
+// (kPartialLast), so that masks stay out of every other load in the k loop.
+template <bool kPartial>
+inline Reg load_vector(const float* p, int count) {
+  return kPartial ? Vec::load_partial(p, count) : Vec::load(p);
+}
+
+template <bool kPartial>
+inline void store_vector(float* p, Reg v, int count) {
+  if (kPartial) {
+    Vec::store_partial(p, v, count);
+  } else {
+    Vec::store(p, v);
+  }
+}
+
+// `last_count`: floats of the last vector (kL unless kPartialLast).
+template <int kVectors, bool kPartialLast>
+void pixel_tile(const float* weights, const float* bias, const KStep& step, const float* x,
+                int64_t ldx, int last_count, int rows, float* y, int64_t ldy, const Activation& act) {
+  constexpr int kV = kVectors - 1;  // the last vector
+  Reg acc[kMR][kVectors];
+  for (int i = 0; i < kMR; ++i) {
+    for (int j = 0; j < kVectors; ++j) {
+      if (step.first || i >= rows) {
+        acc[i][j] = Vec::zero();
+      } else if (j == kV) {
+        acc[i][j] = load_vector<kPartialLast>(y + i * ldy + j * kL, last_count);
       } else {
-        xv[j] = Vec::load(x_row + j * kL);
+        acc[i][j] = Vec::load(y + i * ldy + j * kL);
       }
     }
-    const float* w = panel + p * kMR;
+  }
+  for (int64_t p = 0; p < step.depth; ++p) {
+    Reg xv[kVectors];
+    const float* x_row = x + p * ldx;
+    for (int j = 0; j < kV; ++j) xv[j] = Vec::load(x_row + j * kL);
+    xv[kV] = load_vector<kPartialLast>(x_row + kV * kL, last_count);
+    const float* w = weights + p * kMR;
     for (int i = 0; i < kMR; ++i) {
       const Reg wi = Vec::broadcast(w + i);
-      for (int j = 0; j < kPixelVectors; ++j) acc[i][j] = Vec::fma(wi, xv[j], acc[i][j]);
+      for (int j = 0; j < kVectors; ++j) acc[i][j] = Vec::fma(wi, xv[j], acc[i][j]);
     }
   }
-  const float* bias = panel + k * kMR;
   for (int i = 0; i < kMR; ++i) {
     if (i >= rows) break;
-    const Reg b = add_bias ? Vec::broadcast(bias + i) : Vec::zero();
     float* y_row = y + i * ldy;
-    for (int j = 0; j < kPixelVectors; ++j) {
-      const Reg v = act(Vec::add(acc[i][j], b));
-      if (kEdge) {
-        const int left = columns - j * kL;
-        if (left >= kL) {
-          Vec::store(y_row + j * kL, v);
-        } else if (left > 0) {
-          Vec::store_partial(y_row + j * kL, v, left);
-        }
+    const Reg b = step.last && bias ? Vec::broadcast(bias + i) : Vec::zero();
+    for (int j = 0; j < kVectors; ++j) {
+      const Reg v = step.last ? act(Vec::add(acc[i][j], b)) : acc[i][j];
+      if (j == kV) {
+        store_vector<kPartialLast>(y_row + j * kL, v, last_count);
       } else {
         Vec::store(y_row + j * kL, v);
       }
@@ -102,29 +136,68 @@ void pixel_tile(const float* panel, int64_t k, const float* x, int64_t ldx, int 
   }
 }
 
+using PixelTileFn = void (*)(const float*, const float*, const KStep&, const float*, int64_t, int, int,
+                             float*, int64_t, const Activation&);
+
+// narrow[v][partial]: the tile of v vectors, the last partial or not.
+template <int kVectors>
+struct PixelTileTable {
+  static void fill(PixelTileFn (*narrow)[2]) {
+    narrow[kVectors][0] = pixel_tile<kVectors, false>;
+    narrow[kVectors][1] = pixel_tile<kVectors, true>;
+    PixelTileTable<kVectors - 1>::fill(narrow);
+  }
+};
+template <>
+struct PixelTileTable<0> {
+  static void fill(PixelTileFn (*narrow)[2]) { narrow[0][0] = narrow[0][1] = nullptr; }
+};
+
 void run_pixel_tiles(const PointwiseBlock& b) {
   const Activation act(b);
   const int64_t panel_floats = (b.k + 1) * kMR;
   const int64_t panel_count = (b.channels + kMR - 1) / kMR;
-  int64_t block_columns = kXBlockFloats / (b.k > 0 ? b.k : 1) / kNR * kNR;
+  const int64_t depth = k_block_depth(b.k);
+  int64_t block_columns = kXBlockFloats / depth / kNR * kNR;
   if (block_columns < kNR) block_columns = kNR;
+  // Shallow products sweep one panel across the block (its weights stay in L1, few store streams:
+  // what large outputs need); deep ones keep an X tile in L1 while every panel passes over it.
+  const bool tile_outer = b.k > kPanelOuterMaxK;
+  PixelTileFn narrow[kPixelVectors + 1][2];
+  PixelTileTable<kPixelVectors>::fill(narrow);
+  auto tile = [&](int64_t panel, int64_t c, int64_t c1, const KStep& step) {
+    const float* w = b.panels + panel * panel_floats;
+    const float* bias = b.add_bias ? w + b.k * kMR : nullptr;
+    const int rows = static_cast<int>(min64(kMR, b.channels - panel * kMR));
+    float* y = b.y + panel * kMR * b.y_channel_stride + c;
+    const float* x = b.x + step.begin * b.x_k_stride + c;
+    const int columns = static_cast<int>(min64(kNR, c1 - c));
+    const int vectors = (columns + kL - 1) / kL;
+    const int last_count = columns - (vectors - 1) * kL;
+    narrow[vectors][last_count != kL](w + step.begin * kMR, bias, step, x, b.x_k_stride, last_count,
+                                       rows, y, b.y_channel_stride, act);
+  };
   for (int64_t c0 = 0; c0 < b.pixels; c0 += block_columns) {
     const int64_t c1 = min64(b.pixels, c0 + block_columns);
-    for (int64_t panel = 0; panel < panel_count; ++panel) {
-      const float* w = b.panels + panel * panel_floats;
-      const int rows = static_cast<int>(min64(kMR, b.channels - panel * kMR));
-      float* y = b.y + panel * kMR * b.y_channel_stride;
-      int64_t c = c0;
-      for (; c + kNR <= c1; c += kNR) {
-        pixel_tile<false>(w, b.k, b.x + c, b.x_k_stride, kNR, rows, y + c, b.y_channel_stride,
-                          b.add_bias, act);
+    for (int64_t k0 = 0; k0 < b.k; k0 += depth) {
+      KStep step;
+      step.begin = k0;
+      step.depth = min64(depth, b.k - k0);
+      step.first = k0 == 0;
+      step.last = k0 + depth >= b.k;
+      if (tile_outer) {
+        for (int64_t c = c0; c < c1; c += kNR)
+          for (int64_t panel = 0; panel < panel_count; ++panel) tile(panel, c, c1, step);
+      } else {
+        for (int64_t panel = 0; panel < panel_count; ++panel)
+          for (int64_t c = c0; c < c1; c += kNR) tile(panel, c, c1, step);
       }
-      if (c < c1) {
-        pixel_tile<true>(w, b.k, b.x + c, b.x_k_stride, static_cast<int>(c1 - c), rows, y + c,
-                         b.y_channel_stride, b.add_bias, act);
-      }
-      if (b.activation == FusedActivation::Deferred) {
-        b.finish(y + c0, rows, c1 - c0, b.y_channel_stride, b.finish_context);
+    }
+    if (b.activation == FusedActivation::Deferred) {
+      for (int64_t panel = 0; panel < panel_count; ++panel) {
+        const int rows = static_cast<int>(min64(kMR, b.channels - panel * kMR));
+        b.finish(b.y + panel * kMR * b.y_channel_stride + c0, rows, c1 - c0, b.y_channel_stride,
+                 b.finish_context);
       }
     }
   }
@@ -138,18 +211,38 @@ template <int kPixels>
 void channel_tile(const float* panel, int64_t k, const float* x, int64_t x_k_stride,
                   int64_t x_pixel_stride, int channels, float* y, int64_t y_channel_stride,
                   int64_t y_pixel_stride, bool add_bias, const Activation& act) {
-  Reg acc[kPixels][kChannelVectors];
-  for (int q = 0; q < kPixels; ++q)
-    for (int j = 0; j < kChannelVectors; ++j) acc[q][j] = Vec::zero();
-  for (int64_t p = 0; p < k; ++p) {
+  // Few pixels make few accumulators, and each FMA would wait for the one before it on the same
+  // accumulator: with kSplit sets, consecutive k go to independent chains (Linear layers, P = 1).
+  constexpr int kChains = kPixels * kChannelVectors;
+  constexpr int kSplit = kChains >= 8 ? 1 : (kChains >= 4 ? 2 : 4);
+  Reg acc[kSplit][kPixels][kChannelVectors];
+  for (int s = 0; s < kSplit; ++s)
+    for (int q = 0; q < kPixels; ++q)
+      for (int j = 0; j < kChannelVectors; ++j) acc[s][q][j] = Vec::zero();
+  int64_t p = 0;
+  for (; p + kSplit <= k; p += kSplit) {
+    for (int s = 0; s < kSplit; ++s) {
+      Reg w[kChannelVectors];
+      for (int j = 0; j < kChannelVectors; ++j) w[j] = Vec::load(panel + (p + s) * kNC + j * kL);
+      const float* x_k = x + (p + s) * x_k_stride;
+      for (int q = 0; q < kPixels; ++q) {
+        const Reg xq = Vec::broadcast(x_k + q * x_pixel_stride);
+        for (int j = 0; j < kChannelVectors; ++j) acc[s][q][j] = Vec::fma(xq, w[j], acc[s][q][j]);
+      }
+    }
+  }
+  for (; p < k; ++p) {
     Reg w[kChannelVectors];
     for (int j = 0; j < kChannelVectors; ++j) w[j] = Vec::load(panel + p * kNC + j * kL);
     const float* x_k = x + p * x_k_stride;
     for (int q = 0; q < kPixels; ++q) {
       const Reg xq = Vec::broadcast(x_k + q * x_pixel_stride);
-      for (int j = 0; j < kChannelVectors; ++j) acc[q][j] = Vec::fma(xq, w[j], acc[q][j]);
+      for (int j = 0; j < kChannelVectors; ++j) acc[0][q][j] = Vec::fma(xq, w[j], acc[0][q][j]);
     }
   }
+  for (int s = 1; s < kSplit; ++s)
+    for (int q = 0; q < kPixels; ++q)
+      for (int j = 0; j < kChannelVectors; ++j) acc[0][q][j] = Vec::add(acc[0][q][j], acc[s][q][j]);
   Reg bias[kChannelVectors];
   for (int j = 0; j < kChannelVectors; ++j) {
     bias[j] = add_bias ? Vec::load(panel + k * kNC + j * kL) : Vec::zero();
@@ -158,7 +251,7 @@ void channel_tile(const float* panel, int64_t k, const float* x, int64_t x_k_str
     for (int q = 0; q < kPixels; ++q) {
       float* y_q = y + q * y_pixel_stride;
       for (int j = 0; j < kChannelVectors; ++j) {
-        const Reg v = act(Vec::add(acc[q][j], bias[j]));
+        const Reg v = act(Vec::add(acc[0][q][j], bias[j]));
         const int left = channels - j * kL;
         if (left >= kL) {
           Vec::store(y_q + j * kL, v);
@@ -171,7 +264,7 @@ void channel_tile(const float* panel, int64_t k, const float* x, int64_t x_k_str
   }
   float tile[kPixels][kNC];
   for (int q = 0; q < kPixels; ++q)
-    for (int j = 0; j < kChannelVectors; ++j) Vec::store(&tile[q][j * kL], act(Vec::add(acc[q][j], bias[j])));
+    for (int j = 0; j < kChannelVectors; ++j) Vec::store(&tile[q][j * kL], act(Vec::add(acc[0][q][j], bias[j])));
   for (int c = 0; c < channels; ++c) {
     float* y_c = y + c * y_channel_stride;
     for (int q = 0; q < kPixels; ++q) y_c[q * y_pixel_stride] = tile[q][c];
