@@ -4,7 +4,10 @@ import { native } from './binding';
 import { describe, ErrorCodes, rangeError, typeError } from './errors';
 
 export interface BackendInfo {
-  /** 'openblas', 'mkl', 'blis', 'flexiblas', 'accelerate', 'blas' (another CBLAS) or 'builtin'. */
+  /**
+   * The BLAS in use ('openblas', 'mkl', 'blis', 'flexiblas', 'accelerate', 'blas' for another
+   * CBLAS), or 'builtin' when none is.
+   */
   name: string;
   /** The BLAS library file in use; null for the builtin kernel. */
   path: string | null;
@@ -12,6 +15,19 @@ export interface BackendInfo {
   version: string | null;
   /** Best vector instruction set this CPU offers ('avx512f', 'avx2+fma', 'sse2', 'neon', 'scalar'). */
   simd: string;
+  /**
+   * The instruction set of the builtin kernels in use: `simd`'s kernels ('sse2' runs 'scalar'), or a
+   * lower level forced with CONV1X1_ISA=avx512|avx2|scalar.
+   */
+  kernels: string;
+  /** Why `kernels` is not the CPU's best (CONV1X1_ISA, or why that variable was ignored). */
+  kernelsNote: string | null;
+  /**
+   * 'auto' (the default when a BLAS loaded): each convolution runs on whichever of the BLAS and the
+   * builtin kernels is faster for its shape (see a layer's backend(inputShape)); 'builtin' without a
+   * BLAS or with CONV1X1_BLAS=none.
+   */
+  selection: 'auto' | 'blas' | 'builtin';
   /** Threads one call may use. */
   threads: number;
   /** Calls that may run at once, process-wide: floor(cores / threads), at least 1. */

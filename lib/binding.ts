@@ -111,7 +111,7 @@ export interface NativeBinding {
   ) => NativePreparedDepthwise;
   backendInfo(): BackendInfo;
   setThreads(threads: number): void;
-  selectBackend(kind: 'blas' | 'builtin'): boolean;
+  selectBackend(kind: 'auto' | 'blas' | 'builtin'): boolean;
   computeStats(reset?: boolean): { peakConcurrentCalls: number; slots: number; threadsPerCall: number };
 }
 

@@ -7,7 +7,8 @@ export function availableBackends(): ('blas' | 'builtin')[] {
   return callSync(() => native.backendInfo().available) as ('blas' | 'builtin')[];
 }
 
-export function selectBackend(kind: 'blas' | 'builtin'): void {
+/** 'auto' (the default with a BLAS): per shape, whichever of BLAS and the builtin kernels is faster. */
+export function selectBackend(kind: 'auto' | 'blas' | 'builtin'): void {
   if (!callSync(() => native.selectBackend(kind))) throw new Error(`backend ${kind} is not available`);
 }
 
