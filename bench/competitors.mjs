@@ -36,11 +36,21 @@ export async function peerVersions() {
   return versions;
 }
 
+// The default (per-shape "auto" when a BLAS loaded, else builtin) in every calling style; the forced
+// backends with the preallocated output only, which is enough to compare engines and keeps the run short.
 function oursFor(shape, data) {
   const list = [];
-  const input = new Tensor(data.input, shape.layout === 'nhwc' ? [shape.n, shape.h, shape.w, shape.cin] : [shape.n, shape.cin, shape.h, shape.w]);
-  for (const kind of availableBackends()) {
-    for (const threads of THREADS) {
+  const inputShape = shape.layout === 'nhwc' ? [shape.n, shape.h, shape.w, shape.cin] : [shape.n, shape.cin, shape.h, shape.w];
+  const input = new Tensor(data.input, inputShape);
+  const available = availableBackends();
+  const defaultKind = available.includes('blas') ? 'auto' : 'builtin';
+  const variants = [
+    { kind: defaultKind, key: 'auto', name: 'default', styles: ['out', 'new', 'async'] },
+    ...(available.includes('blas') ? [{ kind: 'blas', key: 'blas', name: 'BLAS', styles: ['out'] }] : []),
+    { kind: 'builtin', key: 'builtin', name: 'builtin', styles: ['out'] },
+  ];
+  for (const threads of THREADS) {
+    for (const { kind, key, name, styles } of variants) {
       const layer = new Conv1x1({
         inChannels: shape.cin, outChannels: shape.cout, weight: { data: data.weight, shape: [shape.cout, shape.cin / shape.groups] },
         bias: data.bias, stride: shape.stride, groups: shape.groups, layout: shape.layout,
@@ -50,13 +60,17 @@ function oursFor(shape, data) {
         selectBackend(kind);
         setThreads(threads);
       };
-      const name = kind === 'blas' ? 'BLAS' : 'builtin';
-      const base = { threads, ours: true, setup, output: () => layer.forward(input).data };
-      list.push(
-        { ...base, id: `conv1x1-${kind}-out-${threads}t`, label: `conv1x1 ${name} sync out`, run: () => layer.forward(input, out) },
-        { ...base, id: `conv1x1-${kind}-new-${threads}t`, label: `conv1x1 ${name} sync new`, run: () => layer.forward(input) },
-        { ...base, id: `conv1x1-${kind}-async-${threads}t`, label: `conv1x1 ${name} async`, run: () => layer.forwardAsync(input) },
-      );
+      // What a call runs on under this selection (read after setup): the report shows it per cell.
+      const engine = () => layer.backend(inputShape);
+      const base = { threads, ours: true, setup, engine, output: () => layer.forward(input).data };
+      const runs = {
+        out: { label: 'sync out', run: () => layer.forward(input, out) },
+        new: { label: 'sync new', run: () => layer.forward(input) },
+        async: { label: 'async', run: () => layer.forwardAsync(input) },
+      };
+      for (const style of styles) {
+        list.push({ ...base, id: `conv1x1-${key}-${style}-${threads}t`, label: `conv1x1 ${name} ${runs[style].label}`, run: runs[style].run });
+      }
     }
   }
   return list;

@@ -1,6 +1,7 @@
 // Renders a synthetic results object (3 shapes, 4 competitors at 1 and 2 threads, one pair missing, all
-// extras) through bench/report.mjs into a temp dir, checks the Markdown's cells, and rasterizes the SVG to
-// a PNG (headless Chromium, else rsvg-convert, else ImageMagick) so a person can look at it.
+// extras) through bench/report.mjs into a temp dir, checks the Markdown's cells and targets, checks the
+// targets' verdicts on a second synthetic run with the suite's own labels, and rasterizes the SVG to a
+// PNG (headless Chromium, else rsvg-convert, else ImageMagick) so a person can look at it.
 // Run: `node bench/report-check.mjs [out.png]` (default /tmp/conv1x1-report-check.png).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { renderReport, writeReport } from './report.mjs';
+import { checkTargets, FAIL, NOT_MEASURED, PASS } from './targets.mjs';
 
 const pngPath = path.resolve(process.argv[2] ?? path.join(os.tmpdir(), 'conv1x1-report-check.png'));
 
@@ -18,34 +20,37 @@ const shapes = [
   { id: 'b8-28-128-512', label: 'N=8 28×28 128→512 <batched>', group: 'batched',
     flops: 2 * 8 * 128 * 512 * 28 * 28 },
 ];
+// Ids as bench/competitors.mjs names them, so that the default's engine column and the targets find them.
 const peers = [
-  { key: 'blas', label: 'conv1x1 (blas)', ours: true },
-  { key: 'builtin', label: 'conv1x1 (builtin)', ours: true },
-  { key: 'ort', label: 'onnxruntime-node', ours: false },
-  { key: 'tfjs', label: 'tfjs-wasm', ours: false },
+  { key: 'conv1x1-auto-out', label: 'conv1x1 default sync out', ours: true },
+  { key: 'conv1x1-builtin-out', label: 'conv1x1 builtin sync out', ours: true },
+  { key: 'onnxruntime', label: 'onnxruntime-node', ours: false },
+  { key: 'tfjs-wasm', label: 'tfjs-wasm', ours: false },
 ];
 const competitors = [1, 2].flatMap((threads) =>
-  peers.map(({ key, label, ours }) => ({ id: `${key}@${threads}`, label, threads, ours })));
+  peers.map(({ key, label, ours }) => ({ id: `${key}-${threads}t`, label, threads, ours })));
 
 // GFLOP/s at one thread per (competitor, shape); two threads scale by 1.85, tfjs by less.
 const base = {
-  blas: [118.4, 96.2, 131.0],
-  builtin: [104.9, 101.7, 122.3],
-  ort: [110.2, 88.5, 127.6],
-  tfjs: [21.4, 17.9, 23.2],
+  'conv1x1-auto-out': [118.4, 96.2, 131.0],
+  'conv1x1-builtin-out': [104.9, 101.7, 122.3],
+  onnxruntime: [110.2, 88.5, 127.6],
+  'tfjs-wasm': [21.4, 17.9, 23.2],
 };
-const MISSING = { shape: 'b8-28-128-512', competitor: 'tfjs@2' };
+const ENGINES = ['openblas', 'builtin avx512f (channel tiles)', 'builtin avx512f (pixel tiles)'];
+const MISSING = { shape: 'b8-28-128-512', competitor: 'tfjs-wasm-2t' };
 
 const results = [];
 for (const competitor of competitors) {
-  const [key] = competitor.id.split('@');
+  const key = competitor.id.replace(/-\dt$/, '');
   shapes.forEach((shape, i) => {
     if (shape.id === MISSING.shape && competitor.id === MISSING.competitor) return;
-    const gflops = base[key][i] * (competitor.threads === 2 ? (key === 'tfjs' ? 1.3 : 1.85) : 1);
+    const gflops = base[key][i] * (competitor.threads === 2 ? (key === 'tfjs-wasm' ? 1.3 : 1.85) : 1);
     const medianMs = shape.flops / gflops / 1e6;
     results.push({
       shape: shape.id, competitor: competitor.id, medianMs,
       p10Ms: medianMs * 0.96, p90Ms: medianMs * 1.07, gflops, samples: 31,
+      ...(key === 'conv1x1-auto-out' ? { engine: ENGINES[i] } : {}),
     });
   });
 }
@@ -100,15 +105,90 @@ assert.deepEqual(JSON.parse(await readFile(written.jsonPath, 'utf8')), synthetic
 // Markdown: ratio to the best peer in the row, bold best, — for the missing pair, every section.
 const row = (heading, label) => markdown.split(heading)[1].split('\n').find((line) => line.includes(label));
 assert.equal(row('## 1 thread', 'ResNet-50 56×56'),
-  '| ResNet-50 | ResNet-50 56×56 64→256 | **118.4 (1.07×)** | 104.9 (0.95×) | 110.2 | 21.4 |');
+  '| ResNet-50 | ResNet-50 56×56 64→256 | openblas | **118.4 (1.07×)** | 104.9 (0.95×) | 110.2 | 21.4 |');
+assert.match(row('## 1 thread', '| Group'), /^\| Group \| Shape \| Default engine \| conv1x1 default sync out \|/);
+assert.match(row('## 2 threads', 'N=8'), /\| builtin avx512f \(pixel tiles\) \|/);
 assert.match(row('## 2 threads', 'N=8'), /\| 236\.1 \| — \|$/);
 assert.match(row('## 2 threads', 'N=8'), /\\<batched\\>/);
-for (const section of ['## Extras', '### Per-call overhead', '### Async throughput', '### Event-loop delay',
+for (const section of ['## Targets', '## Extras', '### Per-call overhead', '### Async throughput', '### Event-loop delay',
   '### Peak RSS', '### Notes', '## Skipped']) {
   assert.ok(markdown.includes(section), `Markdown has no "${section}"`);
 }
 assert.ok(markdown.includes('- xnnpack — all shapes: not installed'));
 assert.ok(markdown.includes('`node bench/run.mjs --threads 1,2 --filter "ResNet|MobileNet"`'));
+
+// Targets of the synthetic run: no raw sgemm, no suite shapes, so nothing may pass; the mean is too low.
+const targetsText = markdown.split('## Targets')[1].split('## Extras')[0];
+assert.match(targetsText, /### a\. NOT MEASURED: /);
+assert.match(targetsText, /\| ResNet-50 56×56 64→256 \| 1\.07× vs ort, raw sgemm not measured \|/);
+assert.match(targetsText, /### b\. FAIL: .*\n\n1\.06× over 6 cells/);
+for (const id of ['c', 'd', 'e']) assert.match(targetsText, new RegExp(`### ${id}\\. NOT MEASURED: `));
+assert.ok(!targetsText.includes('PASS'), 'a synthetic run without peers passed a target');
+
+// Targets on the suite's labels: each verdict, and a missing peer is never a pass.
+{
+  const flopsOf = { '8² 16→16': 2 * 16 * 16 * 64, 'Linear 512→512': 2 * 512 * 512 };
+  const suite = ['ResNet 7² 2048→512', 'MNv2 112² 16→96', 'ShuffleNet 28² 240→240 g3', '8² 16→16', 'Linear 512→512']
+    .map((label, i) => ({ id: `s${i}`, label, groups: label.endsWith('g3') ? 3 : 1, flops: flopsOf[label] ?? 1e8 }));
+  const ids = ['conv1x1-auto-out', 'conv1x1-blas-out', 'conv1x1-builtin-out', 'raw-sgemm', 'onnxruntime'];
+  const run = {
+    meta: { quick: true, peakGflops: { threads1: 100, threads2: 200 } },
+    shapes: suite,
+    competitors: [1, 2].flatMap((threads) => ids.map((key) => ({ id: `${key}-${threads}t`, label: key, threads, ours: key.startsWith('conv1x1') }))),
+    results: [],
+  };
+  // GFLOP/s per shape at 1 thread (2 threads: twice); overhead rows give µs per call instead.
+  const gflops = {
+    'ResNet 7² 2048→512': { 'conv1x1-auto-out': 96, 'conv1x1-blas-out': 70, 'conv1x1-builtin-out': 96, 'raw-sgemm': 70, onnxruntime: 60 },
+    'MNv2 112² 16→96': { 'conv1x1-auto-out': 50, 'conv1x1-blas-out': 30, 'conv1x1-builtin-out': 50, 'raw-sgemm': 30, onnxruntime: 20 },
+    'ShuffleNet 28² 240→240 g3': { 'conv1x1-auto-out': 40, 'conv1x1-blas-out': 20, 'conv1x1-builtin-out': 40, onnxruntime: 25 },
+  };
+  const micros = {
+    '8² 16→16': { 'conv1x1-auto-out': 1.2, 'conv1x1-builtin-out': 1.2, 'raw-sgemm': 1.1, onnxruntime: 9 },
+    'Linear 512→512': { 'conv1x1-auto-out': 10, 'conv1x1-builtin-out': 10, 'raw-sgemm': 9.5, onnxruntime: 60 },
+  };
+  for (const shape of suite) {
+    for (const threads of [1, 2]) {
+      for (const [key, value] of Object.entries(gflops[shape.label] ?? {})) {
+        const g = value * threads;
+        run.results.push({ shape: shape.id, competitor: `${key}-${threads}t`, gflops: g, medianMs: shape.flops / g / 1e6 });
+      }
+      for (const [key, us] of Object.entries(micros[shape.label] ?? {})) {
+        run.results.push({ shape: shape.id, competitor: `${key}-${threads}t`, medianMs: us / 1000, gflops: shape.flops / us / 1e3 });
+      }
+    }
+  }
+  const verdicts = (r) => Object.fromEntries(checkTargets(r).items.map((t) => [t.id, t.status]));
+  assert.deepEqual(verdicts(run), { a: PASS, b: PASS, c: PASS, d: PASS, e: PASS });
+
+  // Without onnxruntime: (a) and (b) still have raw sgemm, but are not measured; (e) too.
+  const noOrt = { ...run, results: run.results.filter((r) => !r.competitor.startsWith('onnxruntime')) };
+  assert.deepEqual(verdicts(noOrt), { a: NOT_MEASURED, b: NOT_MEASURED, c: PASS, d: PASS, e: NOT_MEASURED });
+
+  // A slower default on one cell, a slow builtin, a slow overhead call: each fails, and says where.
+  const slower = structuredClone(run);
+  const find = (label, id) => slower.results.find((r) => r.shape === suite.find((s) => s.label === label).id && r.competitor === id);
+  find('MNv2 112² 16→96', 'conv1x1-auto-out-2t').gflops = 50;
+  find('ResNet 7² 2048→512', 'conv1x1-builtin-out-1t').gflops = 60;
+  find('8² 16→16', 'conv1x1-auto-out-1t').medianMs = 0.002;
+  find('ResNet 7² 2048→512', 'conv1x1-auto-out-2t').gflops = 180;
+  const checked = checkTargets(slower);
+  assert.deepEqual(Object.fromEntries(checked.items.map((t) => [t.id, t.status])), { a: FAIL, b: PASS, c: FAIL, d: FAIL, e: FAIL });
+  const [a, , c, d, e] = checked.items;
+  assert.match(a.summary, /^1 of 6 cells miss: MNv2 112² 16→96 at 2 threads: 0\.83× vs sgemm$/);
+  assert.match(c.summary, /ResNet 7² 2048→512 at 1 thread: 0\.86× vs sgemm/);
+  assert.equal(c.cells.find((cell) => cell.label.endsWith('g3')).against, 'conv1x1 BLAS');
+  assert.match(d.summary, /ResNet 7² 2048→512 at 2 threads: 90% \(180\.0 of 200\.0 GFLOP\/s\)/);
+  assert.match(e.summary, /8² 16→16 at 1 thread: 2\.00 µs \(limit 1\.5\), 4\.5× faster than ort/);
+
+  // Every ratio 1.1×, so (a) passes and the mean, under 1.3×, fails (b) alone.
+  const close = structuredClone(run);
+  for (const r of close.results) {
+    const ours = close.results.find((o) => o.shape === r.shape && o.competitor === `conv1x1-auto-out-${r.competitor.slice(-2)}`);
+    if (r.competitor.startsWith('onnxruntime') && !(suite.find((s) => s.id === r.shape).label in micros)) r.gflops = ours.gflops / 1.1;
+  }
+  assert.deepEqual(verdicts(close), { a: PASS, b: FAIL, c: PASS, d: PASS, e: PASS });
+}
 
 // Well-formed XML (a browser shows only an error page otherwise, and its screenshot would still be a PNG):
 // tags balance, no attribute twice, no bare & or < in text or attribute values.

@@ -3,8 +3,12 @@
 // run: the copy the README shows) or <dir>/latest-quick.* (a --quick run).
 // Every figure is GFLOP/s; a conv1x1 cell also shows its ratio to the best peer measured in the same
 // row at the same thread count. A shape/competitor pair absent from `results` is "not applicable".
+// The targets (bench/targets.mjs) come from `results.targets` when the runner stored them, else are
+// computed here from the same medians.
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+
+import { checkTargets, FAIL, ID, NOT_MEASURED } from './targets.mjs';
 
 const PEAK_LABEL = 'practical peak (2048³ sgemm)';
 
@@ -90,6 +94,7 @@ function index(results) {
     skipped: results.skipped ?? [],
     extras: results.extras ?? {},
     colours: assignColours(competitors),
+    targets: results.targets ?? checkTargets(results),
   };
 }
 
@@ -162,16 +167,23 @@ function renderMarkdown(report) {
     'Cells are median GFLOP/s. For conv1x1 variants, the ratio in parentheses is to the best peer in the same row',
     'at the same thread count; the best cell in each row is bold; — means not applicable or skipped.',
   );
+  const engines = report.panels.some((panel) => report.shapes.some((shape) => report.cell(shape.id, ID.default(panel.threads))?.engine));
+  if (engines) out.push('Default engine: what the default selection runs that shape on.');
 
   for (const panel of report.panels) out.push('', ...renderMarkdownPanel(report, panel));
+  out.push('', ...renderMarkdownTargets(report.targets));
   out.push('', ...renderMarkdownExtras(report.extras));
   out.push('', ...renderMarkdownSkipped(report));
   return `${out.join('\n')}\n`;
 }
 
 function renderMarkdownPanel(report, panel) {
-  const header = ['Group', 'Shape', ...panel.competitors.map((competitor) => mdText(competitor.label))];
-  const rows = report.shapes.map((shape) => {
+  // What the default runs on per shape (a BLAS, or the builtin kernels and their tiling), when recorded.
+  const engines = report.shapes.map((shape) => report.cell(shape.id, ID.default(panel.threads))?.engine);
+  const showEngines = engines.some((engine) => engine !== undefined);
+  const header = ['Group', 'Shape', ...(showEngines ? ['Default engine'] : []),
+    ...panel.competitors.map((competitor) => mdText(competitor.label))];
+  const rows = report.shapes.map((shape, row) => {
     const measured = panel.competitors.map((competitor) => report.cell(shape.id, competitor.id)?.gflops);
     const best = Math.max(...measured.filter((gflops) => gflops !== undefined));
     const peer = bestPeer(report, shape, panel);
@@ -182,12 +194,36 @@ function renderMarkdownPanel(report, panel) {
       const text = `${fmtGflops(gflops)}${ratio}`;
       return gflops === best ? `**${text}**` : text;
     });
-    return [mdText(shape.group ?? ''), mdText(shape.label), ...cells];
+    const engine = showEngines ? [engines[row] === undefined ? '—' : mdText(engines[row])] : [];
+    return [mdText(shape.group ?? ''), mdText(shape.label), ...engine, ...cells];
   });
   const title = `## ${plural(panel.threads, 'thread')}`;
   const peak = Number.isFinite(panel.peak) ? [`${PEAK_LABEL}: ${fmtGflops(panel.peak)} GFLOP/s.`, ''] : [];
-  const align = header.map((_, i) => (i < 2 ? 'l' : 'r'));
+  const align = header.map((_, i) => (i < (showEngines ? 3 : 2) ? 'l' : 'r'));
   return [title, '', ...peak, mdTable(header, rows, align)];
+}
+
+// One heading per target with its verdict, the numbers, and a shape × threads table of its cells.
+function renderMarkdownTargets(targets) {
+  const out = ['## Targets', '',
+    `From this run's medians at ${targets.threads.join(' and ')} threads${targets.quick ? ' (quick run: the shapes it has)' : ''}; ` +
+    `a figure the run lacks is not measured, never a pass. ${mdText(targets.summary)}.`];
+  for (const target of targets.items) {
+    out.push('', `### ${target.id}. ${target.status}: ${mdText(target.title)}`);
+    if (target.summary) out.push('', `${mdText(target.summary)}.`);
+    if (!target.cells.length) continue;
+    const shapes = [...new Map(target.cells.map((cell) => [cell.shape, cell.label])).entries()];
+    const rows = shapes.map(([shapeId, label]) => [mdText(label), ...targets.threads.map((threads) => {
+      const cell = target.cells.find((c) => c.shape === shapeId && c.threads === threads);
+      if (!cell) return '—';
+      const text = mdText(cell.text ?? '');
+      if (cell.status === FAIL) return `**${text} ✗**`;
+      return cell.status === NOT_MEASURED && !/not measured|not in this run/.test(text) ? `${text} (not measured)` : text;
+    })]);
+    const header = ['Shape', ...targets.threads.map((threads) => plural(threads, 'thread'))];
+    out.push('', mdTable(header, rows, header.map((_, i) => (i ? 'r' : 'l'))));
+  }
+  return out;
 }
 
 function renderMarkdownExtras(extras) {
@@ -415,7 +451,8 @@ function renderPanel(report, panel, top) {
       const top = y(cell.gflops);
       const tip = `${shape.label} — ${competitor.label}: ${fmtGflops(cell.gflops)} GFLOP/s` +
         (Number.isFinite(cell.medianMs) ? `, median ${cell.medianMs.toPrecision(3)} ms` : '') +
-        (Number.isFinite(cell.samples) ? `, ${cell.samples} samples` : '');
+        (Number.isFinite(cell.samples) ? `, ${cell.samples} samples` : '') +
+        (cell.engine ? `, on ${cell.engine}` : '');
       out.push(svgRect(x + 0.5, top, Math.max(1, barWidth - 1), plotBottom - top,
         report.colours.get(competitor.label), { title: tip }));
       // A bar too short to read (an overhead shape beside big ones) carries its figure above it.

@@ -6,6 +6,8 @@
 // 2 threads the runner idles 120 ms: onnxruntime's pool threads busy-spin after a call, and would take
 // a core from whoever runs next on a 2-core machine. After the idle, untimed warm-up calls come first:
 // on this VM an idle core takes tens of milliseconds to come back to speed, whoever's thread wakes it.
+// The targets (bench/targets.mjs) are checked on the same medians, stored in the JSON and the Markdown,
+// and printed last.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,6 +19,7 @@ import { blasFloor } from './blas-floor.mjs';
 import { competitorsFor, peerVersions } from './competitors.mjs';
 import { writeReport } from './report.mjs';
 import { QUICK_IDS, SHAPES } from './shapes.mjs';
+import { checkTargets, targetLines } from './targets.mjs';
 import { checkOutput, makeData } from './verify.mjs';
 
 const require = createRequire(import.meta.url);
@@ -69,6 +72,7 @@ async function benchShape(shape, results, skipped) {
   for (const c of competitors) {
     try {
       await c.setup?.();
+      c.engineName = c.engine?.();
       // The raw-BLAS floor checks its own result, in C.
       const error = c.verifiedElsewhere ? null : checkOutput(shape, data, await c.output());
       if (error) {
@@ -107,7 +111,7 @@ async function benchShape(shape, results, skipped) {
     const ms = median(s.rounds);
     results.push({
       shape: shape.id, competitor: c.id, medianMs: ms, p10Ms: percentile(s.all, 0.1), p90Ms: percentile(s.all, 0.9),
-      gflops: shape.flops / ms / 1e6, samples: s.all.length,
+      gflops: shape.flops / ms / 1e6, samples: s.all.length, ...(c.engineName ? { engine: c.engineName } : {}),
     });
     await c.close?.();
   }
@@ -117,8 +121,8 @@ async function benchShape(shape, results, skipped) {
 // Per-call cost of tiny layers, async throughput with several callers, and the event loop meanwhile.
 async function extras(quickMode) {
   const { Conv1x1, Tensor, setThreads } = conv;
-  // The process's default backend (BLAS when there is one) at the default threads, as a user gets.
-  const kind = conv.backend().available.includes('blas') ? 'blas' : 'builtin';
+  // The process's default selection (per shape when a BLAS loaded) at the default threads, as a user gets.
+  const kind = conv.backend().available.includes('blas') ? 'auto' : 'builtin';
   selectBackend(kind);
   setThreads(os.availableParallelism());
   const overhead = [];
@@ -129,7 +133,7 @@ async function extras(quickMode) {
     for (let i = 0; i < 200; i++) layer.forward(x, out);
     const sync = await timeBatch(() => layer.forward(x, out), 2000);
     const async = await timeBatch(() => layer.forwardAsync(x), quickMode ? 500 : 2000);
-    overhead.push({ label: `${label}, ${kind}`, syncUs: median(sync) * 1000, asyncUs: median(async) * 1000 });
+    overhead.push({ label: `${label}, ${layer.backend(x.shape)}`, syncUs: median(sync) * 1000, asyncUs: median(async) * 1000 });
   }
   const [cin, cout, hw] = [1024, 256, 14];
   const flops = 2 * cin * cout * hw * hw;
@@ -155,7 +159,7 @@ async function extras(quickMode) {
       monitor.disable();
       eventLoopDelay = {
         p50Ms: monitor.percentile(50) / 1e6, p99Ms: monitor.percentile(99) / 1e6, maxMs: monitor.max / 1e6,
-        during: `16 async calls in flight of 14² 1024→256 (${(flops / 1e6).toFixed(0)} MFLOP each), ${kind}`,
+        during: `16 async calls in flight of 14² 1024→256 (${(flops / 1e6).toFixed(0)} MFLOP each), ${layer.backend(x.shape)}`,
       };
     }
   }
@@ -202,20 +206,23 @@ async function main() {
       libraries: { conv1x1: JSON.parse(readFileSync(new URL('../package.json', import.meta.url))).version, blas: info.version ?? info.name, ...(await peerVersions()) },
       peakGflops: peak,
     },
-    shapes: shapes.map(({ id, label, group, flops }) => ({ id, label, group, flops })),
+    shapes: shapes.map(({ id, label, group, flops, groups }) => ({ id, label, group, flops, groups })),
     competitors,
     results,
     skipped,
     extras: { ...extra, notes: [
-      `conv1x1 backends: ${info.available.join(', ')}; SIMD ${info.simd}`,
+      `conv1x1 backends: ${info.available.join(', ')}; default selection ${info.selection ?? 'unknown'}; SIMD ${info.simd}` +
+        (info.kernels ? `, builtin kernels ${info.kernels}` : ''),
       'onnxruntime-node runs the NCHW Conv of NHWC shapes (standard ONNX has no NHWC Conv); transposes are outside the timing',
       'raw cblas_sgemm is timed in C (no JS); for batched NCHW shapes it is N single-image GEMMs',
       `wall time ${((Date.now() - started) / 1000).toFixed(0)} s`,
     ] },
   };
+  report.targets = checkTargets(report);
   const paths = await writeReport(report);
   console.log(readFileSync(paths.markdownPath, 'utf8'));
   console.log(`written: ${paths.markdownPath}, ${paths.jsonPath}, ${paths.svgPath}`);
+  console.log(`\ntargets (${report.targets.summary}):\n${targetLines(report.targets).map((line) => `  ${line}`).join('\n')}`);
 }
 
 await main();
