@@ -207,10 +207,13 @@ void run_pixel_tiles(const PointwiseBlock& b) {
 
 // Stores one pixel's NC channels: along a row when channels are contiguous (NHWC), else (NCHW) into
 // a small transposed buffer the caller writes out column by column.
-template <int kPixels>
+// kUnitStride: pixels are adjacent in X (NCHW), so the broadcasts take constant offsets and leave
+// the general registers free; NHWC steps by the channel count.
+template <int kPixels, bool kUnitStride>
 void channel_tile(const float* panel, int64_t k, const float* x, int64_t x_k_stride,
-                  int64_t x_pixel_stride, int channels, float* y, int64_t y_channel_stride,
+                  int64_t x_pixel_stride_arg, int channels, float* y, int64_t y_channel_stride,
                   int64_t y_pixel_stride, bool add_bias, const Activation& act) {
+  const int64_t x_pixel_stride = kUnitStride ? 1 : x_pixel_stride_arg;
   // Few pixels make few accumulators, and each FMA would wait for the one before it on the same
   // accumulator: with kSplit sets, consecutive k go to independent chains (Linear layers, P = 1).
   constexpr int kChains = kPixels * kChannelVectors;
@@ -274,21 +277,24 @@ void channel_tile(const float* panel, int64_t k, const float* x, int64_t x_k_str
 using ChannelTileFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, int, float*,
                                int64_t, int64_t, bool, const Activation&);
 
+// tiles[p][unit stride]: the tile of p pixels.
 template <int kPixels>
 struct ChannelTileTable {
-  static void fill(ChannelTileFn* table) {
-    table[kPixels] = channel_tile<kPixels>;
+  static void fill(ChannelTileFn (*table)[2]) {
+    table[kPixels][0] = channel_tile<kPixels, false>;
+    table[kPixels][1] = channel_tile<kPixels, true>;
     ChannelTileTable<kPixels - 1>::fill(table);
   }
 };
 template <>
 struct ChannelTileTable<0> {
-  static void fill(ChannelTileFn* table) { table[0] = nullptr; }
+  static void fill(ChannelTileFn (*table)[2]) { table[0][0] = table[0][1] = nullptr; }
 };
 
 void run_channel_tiles(const PointwiseBlock& b) {
-  ChannelTileFn tiles[kP + 1];
+  ChannelTileFn tiles[kP + 1][2];
   ChannelTileTable<kP>::fill(tiles);
+  const int unit_stride = b.x_pixel_stride == 1 ? 1 : 0;
   const Activation act(b);
   const int64_t panel_floats = (b.k + 1) * kNC;
   const int64_t panel_count = (b.channels + kNC - 1) / kNC;
@@ -306,7 +312,7 @@ void run_channel_tiles(const PointwiseBlock& b) {
       int64_t p = p0;
       for (int64_t t = 0; t < tile_count; ++t) {
         const int count = static_cast<int>(base + (t < longer ? 1 : 0));
-        tiles[count](w, b.k, b.x + p * b.x_pixel_stride, b.x_k_stride, b.x_pixel_stride, channels,
+        tiles[count][unit_stride](w, b.k, b.x + p * b.x_pixel_stride, b.x_k_stride, b.x_pixel_stride, channels,
                      y + p * b.y_pixel_stride, b.y_channel_stride, b.y_pixel_stride, b.add_bias, act);
         p += count;
       }
