@@ -8,6 +8,7 @@ void run_plan_tests();
 void run_blas_splitting_tests();
 void run_conv_numerics_tests();
 void run_depthwise_tests();
+void run_pointwise_tests();
 
 }  // namespace test
 }  // namespace conv1x1
