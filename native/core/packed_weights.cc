@@ -45,17 +45,20 @@ PackedWeights pack_weights(const ConvPlan& plan, const float* weight, bool pretr
   // The weights already passed the plan's size checks; panels add at most width − 1 channels per group
   // and one bias row per panel, far from overflow.
   const int64_t floats = p.groups * packed.group_panels * packed.panel_floats();
+  constexpr size_t kAlignFloats = 64 / sizeof(float);
   try {
-    packed.panels.assign(static_cast<size_t>(floats), 0.0f);
+    packed.storage.assign(static_cast<size_t>(floats) + kAlignFloats, 0.0f);
   } catch (const std::bad_alloc&) {
     throw Error(ErrorCode::OutOfMemory,
                 "could not allocate " + std::to_string(floats * 4) + " bytes for the packed weights");
   }
+  const uintptr_t address = reinterpret_cast<uintptr_t>(packed.storage.data());
+  packed.offset = ((64 - address % 64) % 64) / sizeof(float);
   const int64_t cin_g = packed.k, cout_g = packed.group_channels, width = packed.width;
   for (int64_t g = 0; g < p.groups; ++g) {
     const float* w = weight + g * cout_g * cin_g;
     for (int64_t panel = 0; panel < packed.group_panels; ++panel) {
-      float* out = packed.panels.data() + (g * packed.group_panels + panel) * packed.panel_floats();
+      float* out = packed.data() + (g * packed.group_panels + panel) * packed.panel_floats();
       const int64_t first = panel * width;
       const int64_t count = std::min<int64_t>(width, cout_g - first);
       for (int64_t i = 0; i < cin_g; ++i) {

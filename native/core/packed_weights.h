@@ -2,6 +2,7 @@
 // Weights (and bias) packed once into the panel layout of the pointwise kernels (see
 // kernels/pointwise.h), per group, for one tile shape. A layer packs at construction, or on the first
 // call that needs the other tile shape; a one-off functional call packs for itself.
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -19,11 +20,16 @@ struct PackedWeights {
   int64_t k = 0;                // Cin / groups
   int64_t group_channels = 0;   // Cout / groups
   int64_t group_panels = 0;     // panels per group
-  std::vector<float> panels;    // groups × group_panels × (k + 1) · width
+  // groups × group_panels × (k + 1) · width floats from data(), which is 64-byte aligned: a panel row
+  // is whole cache lines, and no vector load straddles two of them.
+  std::vector<float> storage;
+  size_t offset = 0;
 
   int64_t panel_floats() const { return (k + 1) * width; }
+  const float* data() const { return storage.data() + offset; }
+  float* data() { return storage.data() + offset; }
   const float* panel(int64_t group, int64_t index) const {
-    return panels.data() + (group * group_panels + index) * panel_floats();
+    return data() + (group * group_panels + index) * panel_floats();
   }
 };
 
