@@ -1,6 +1,7 @@
 // make_plan + run_conv on bounded random convolutions (batch ≤ 3, channels ≤ 24, H/W ≤ 12, stride
 // ≤ 4, pad ≤ 4, either layout, every activation) against the float64 reference of native/test, on the
-// builtin kernel at every SIMD level with 1 and 2 threads. make_plan may only succeed or throw
+// builtin blocked GEMM and the packed pointwise kernels (both tile shapes) at every SIMD level, with 1
+// and 2 threads. make_plan may only succeed or throw
 // conv1x1::Error; outputs start as NaN, so one the core never writes is a mismatch too.
 #include <cmath>
 #include <exception>
@@ -9,6 +10,8 @@
 
 #include "../core/conv1x1.h"
 #include "../core/error.h"
+#include "../core/packed_weights.h"
+#include "../gemm/pointwise_selection.h"
 #include "../test/compare.h"
 #include "../test/reference.h"
 #include "fuzz_input.h"
@@ -81,24 +84,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   const std::string what = describe(p, with_bias, use_transposed);
 
   std::vector<float> output;
+  // engine 0: the blocked GEMM; 1 and 2: the packed kernels with pixel and with channel tiles.
   for (const BuiltinBackend& backend : builtin_backends()) {
-    for (int threads : {1, 2}) {
-      output.assign(static_cast<size_t>(plan.output_elements), std::nanf(""));
-      ConvTensors tensors;
-      tensors.input = input.data();
-      tensors.weight = use_transposed ? transposed.data() : weight.data();
-      tensors.weight_pretransposed = use_transposed;
-      tensors.bias = bias_ptr;
-      tensors.output = output.data();
-      const std::string where = what + " on builtin " + simd_level_name(backend.simd_level()) +
-                                ", " + std::to_string(threads) + " thread(s)";
-      try {
-        run_conv(plan, tensors, backend, threads);
-      } catch (const std::exception& e) {
-        fail(where + ": run_conv threw " + e.what());
+    const kernels::PointwiseKernels& pointwise = pointwise_kernels_for(backend.simd_level());
+    for (int engine = 0; engine < 3; ++engine) {
+      const TileShape shape = engine == 1 ? TileShape::Pixels : TileShape::Channels;
+      if (engine == 1 && p.layout == Layout::NHWC) continue;  // pixel tiles read NCHW rows
+      PackedWeights packed;
+      if (engine > 0 && plan.in_channels_per_group > 0) {
+        packed = pack_weights(plan, use_transposed ? transposed.data() : weight.data(), use_transposed,
+                              bias_ptr, pointwise, shape);
       }
-      const test::Comparison comparison = test::compare_to_reference(output, reference);
-      if (!comparison.ok) fail(where + ": " + comparison.first_mismatch);
+      for (int threads : {1, 2}) {
+        output.assign(static_cast<size_t>(plan.output_elements), std::nanf(""));
+        ConvTensors tensors;
+        tensors.input = input.data();
+        tensors.weight = use_transposed ? transposed.data() : weight.data();
+        tensors.weight_pretransposed = use_transposed;
+        tensors.bias = bias_ptr;
+        tensors.output = output.data();
+        if (engine > 0 && plan.in_channels_per_group > 0) tensors.packed = &packed;
+        const std::string where =
+            what + (engine == 0 ? " on builtin GEMM " : engine == 1 ? " on pixel tiles " : " on channel tiles ") +
+            simd_level_name(backend.simd_level()) + ", " + std::to_string(threads) + " thread(s)";
+        try {
+          run_conv(plan, tensors, backend, threads);
+        } catch (const std::exception& e) {
+          fail(where + ": run_conv threw " + e.what());
+        }
+        const test::Comparison comparison = test::compare_to_reference(output, reference);
+        if (!comparison.ok) fail(where + ": " + comparison.first_mismatch);
+      }
     }
   }
   return 0;
