@@ -10,6 +10,7 @@
 // Everything has internal linkage and no std:: template is used: an inline function instantiated
 // under AVX-512 flags must never be picked by the linker for another file.
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "pointwise.h"
 
@@ -205,14 +206,16 @@ void run_pixel_tiles(const PointwiseBlock& b) {
 
 // ---- channel tiles: P pixels × NC channels, vectors along the channels ----------------------------
 
-// Stores one pixel's NC channels: along a row when channels are contiguous (NHWC), else (NCHW) into
-// a small transposed buffer the caller writes out column by column.
+// One tile's step over a K block. Sums of earlier blocks wait in `partial` (kPixels × NC floats, the
+// accumulators' own layout, so they go out and come back as whole vectors); the last block adds the
+// bias, applies the activation and stores: along a row when channels are contiguous (NHWC), else
+// (NCHW) through a small transposed buffer written out channel by channel.
 // kUnitStride: pixels are adjacent in X (NCHW), so the broadcasts take constant offsets and leave
 // the general registers free; NHWC steps by the channel count.
 template <int kPixels, bool kUnitStride>
-void channel_tile(const float* panel, int64_t k, const float* x, int64_t x_k_stride,
-                  int64_t x_pixel_stride_arg, int channels, float* y, int64_t y_channel_stride,
-                  int64_t y_pixel_stride, bool add_bias, const Activation& act) {
+void channel_tile(const float* weights, const float* bias, const KStep& step, const float* x,
+                  int64_t x_k_stride, int64_t x_pixel_stride_arg, float* partial, int channels,
+                  float* y, int64_t y_channel_stride, int64_t y_pixel_stride, const Activation& act) {
   const int64_t x_pixel_stride = kUnitStride ? 1 : x_pixel_stride_arg;
   // Few pixels make few accumulators, and each FMA would wait for the one before it on the same
   // accumulator: with kSplit sets, consecutive k go to independent chains (Linear layers, P = 1).
@@ -221,12 +224,15 @@ void channel_tile(const float* panel, int64_t k, const float* x, int64_t x_k_str
   Reg acc[kSplit][kPixels][kChannelVectors];
   for (int s = 0; s < kSplit; ++s)
     for (int q = 0; q < kPixels; ++q)
-      for (int j = 0; j < kChannelVectors; ++j) acc[s][q][j] = Vec::zero();
+      for (int j = 0; j < kChannelVectors; ++j) {
+        acc[s][q][j] = s == 0 && !step.first ? Vec::load(partial + q * kNC + j * kL) : Vec::zero();
+      }
+  const int64_t k = step.depth;
   int64_t p = 0;
   for (; p + kSplit <= k; p += kSplit) {
     for (int s = 0; s < kSplit; ++s) {
       Reg w[kChannelVectors];
-      for (int j = 0; j < kChannelVectors; ++j) w[j] = Vec::load(panel + (p + s) * kNC + j * kL);
+      for (int j = 0; j < kChannelVectors; ++j) w[j] = Vec::load(weights + (p + s) * kNC + j * kL);
       const float* x_k = x + (p + s) * x_k_stride;
       for (int q = 0; q < kPixels; ++q) {
         const Reg xq = Vec::broadcast(x_k + q * x_pixel_stride);
@@ -236,7 +242,7 @@ void channel_tile(const float* panel, int64_t k, const float* x, int64_t x_k_str
   }
   for (; p < k; ++p) {
     Reg w[kChannelVectors];
-    for (int j = 0; j < kChannelVectors; ++j) w[j] = Vec::load(panel + p * kNC + j * kL);
+    for (int j = 0; j < kChannelVectors; ++j) w[j] = Vec::load(weights + p * kNC + j * kL);
     const float* x_k = x + p * x_k_stride;
     for (int q = 0; q < kPixels; ++q) {
       const Reg xq = Vec::broadcast(x_k + q * x_pixel_stride);
@@ -246,15 +252,18 @@ void channel_tile(const float* panel, int64_t k, const float* x, int64_t x_k_str
   for (int s = 1; s < kSplit; ++s)
     for (int q = 0; q < kPixels; ++q)
       for (int j = 0; j < kChannelVectors; ++j) acc[0][q][j] = Vec::add(acc[0][q][j], acc[s][q][j]);
-  Reg bias[kChannelVectors];
-  for (int j = 0; j < kChannelVectors; ++j) {
-    bias[j] = add_bias ? Vec::load(panel + k * kNC + j * kL) : Vec::zero();
+  if (!step.last) {
+    for (int q = 0; q < kPixels; ++q)
+      for (int j = 0; j < kChannelVectors; ++j) Vec::store(partial + q * kNC + j * kL, acc[0][q][j]);
+    return;
   }
+  Reg b[kChannelVectors];
+  for (int j = 0; j < kChannelVectors; ++j) b[j] = bias ? Vec::load(bias + j * kL) : Vec::zero();
   if (y_channel_stride == 1) {
     for (int q = 0; q < kPixels; ++q) {
       float* y_q = y + q * y_pixel_stride;
       for (int j = 0; j < kChannelVectors; ++j) {
-        const Reg v = act(Vec::add(acc[0][q][j], bias[j]));
+        const Reg v = act(Vec::add(acc[0][q][j], b[j]));
         const int left = channels - j * kL;
         if (left >= kL) {
           Vec::store(y_q + j * kL, v);
@@ -267,15 +276,15 @@ void channel_tile(const float* panel, int64_t k, const float* x, int64_t x_k_str
   }
   float tile[kPixels][kNC];
   for (int q = 0; q < kPixels; ++q)
-    for (int j = 0; j < kChannelVectors; ++j) Vec::store(&tile[q][j * kL], act(Vec::add(acc[0][q][j], bias[j])));
+    for (int j = 0; j < kChannelVectors; ++j) Vec::store(&tile[q][j * kL], act(Vec::add(acc[0][q][j], b[j])));
   for (int c = 0; c < channels; ++c) {
     float* y_c = y + c * y_channel_stride;
     for (int q = 0; q < kPixels; ++q) y_c[q * y_pixel_stride] = tile[q][c];
   }
 }
 
-using ChannelTileFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, int, float*,
-                               int64_t, int64_t, bool, const Activation&);
+using ChannelTileFn = void (*)(const float*, const float*, const KStep&, const float*, int64_t, int64_t,
+                               float*, int, float*, int64_t, int64_t, const Activation&);
 
 // tiles[p][unit stride]: the tile of p pixels.
 template <int kPixels>
@@ -298,8 +307,17 @@ void run_channel_tiles(const PointwiseBlock& b) {
   const Activation act(b);
   const int64_t panel_floats = (b.k + 1) * kNC;
   const int64_t panel_count = (b.channels + kNC - 1) / kNC;
-  int64_t block_pixels = kXBlockFloats / (b.k > 0 ? b.k : 1) / kP * kP;
+  int64_t depth = k_block_depth(b.k);
+  int64_t block_pixels = kXBlockFloats / (depth > 0 ? depth : 1) / kP * kP;
   if (block_pixels < kP) block_pixels = kP;
+  // Deep products: one K block of a panel's weights stays in L1 while every tile of the pixel block
+  // passes over it; the tiles' sums wait in `partial` between blocks. (Without memory for it, the
+  // whole depth in one step is as correct, only slower.)
+  float* partial = nullptr;
+  if (depth < b.k) {
+    partial = static_cast<float*>(malloc(static_cast<size_t>(min64(block_pixels, b.pixels)) * kNC * sizeof(float)));
+    if (!partial) depth = b.k;
+  }
   for (int64_t p0 = 0; p0 < b.pixels; p0 += block_pixels) {
     const int64_t p1 = min64(b.pixels, p0 + block_pixels);
     // Tiles as even as possible (49 pixels at P = 14: 13 + 12 + 12 + 12, not 14 + 14 + 14 + 7).
@@ -307,14 +325,25 @@ void run_channel_tiles(const PointwiseBlock& b) {
     const int64_t base = (p1 - p0) / tile_count, longer = (p1 - p0) % tile_count;
     for (int64_t panel = 0; panel < panel_count; ++panel) {
       const float* w = b.panels + panel * panel_floats;
+      const float* bias = b.add_bias ? w + b.k * kNC : nullptr;
       const int channels = static_cast<int>(min64(kNC, b.channels - panel * kNC));
       float* y = b.y + panel * kNC * b.y_channel_stride;
-      int64_t p = p0;
-      for (int64_t t = 0; t < tile_count; ++t) {
-        const int count = static_cast<int>(base + (t < longer ? 1 : 0));
-        tiles[count][unit_stride](w, b.k, b.x + p * b.x_pixel_stride, b.x_k_stride, b.x_pixel_stride, channels,
-                     y + p * b.y_pixel_stride, b.y_channel_stride, b.y_pixel_stride, b.add_bias, act);
-        p += count;
+      for (int64_t k0 = 0; k0 < b.k; k0 += depth) {
+        KStep step;
+        step.begin = k0;
+        step.depth = min64(depth, b.k - k0);
+        step.first = k0 == 0;
+        step.last = k0 + depth >= b.k;
+        int64_t p = p0;
+        for (int64_t t = 0; t < tile_count; ++t) {
+          const int count = static_cast<int>(base + (t < longer ? 1 : 0));
+          tiles[count][unit_stride](w + k0 * kNC, bias, step,
+                                    b.x + k0 * b.x_k_stride + p * b.x_pixel_stride, b.x_k_stride,
+                                    b.x_pixel_stride, partial ? partial + (p - p0) * kNC : nullptr,
+                                    channels, y + p * b.y_pixel_stride, b.y_channel_stride,
+                                    b.y_pixel_stride, act);
+          p += count;
+        }
       }
       if (b.activation == FusedActivation::Deferred) {
         // NHWC: rows are pixels; NCHW: rows are channels.
@@ -326,6 +355,7 @@ void run_channel_tiles(const PointwiseBlock& b) {
       }
     }
   }
+  free(partial);
 }
 
 }  // namespace

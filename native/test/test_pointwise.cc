@@ -35,7 +35,7 @@ namespace {
 using kernels::PointwiseKernels;
 
 // The blocking of kernels/pointwise_impl.h, mirrored here only to place cases on its edges: X blocks
-// of kXBlockFloats floats (pixel tiles: / the K-block depth; channel tiles: / K), K blocks of about
+// of kXBlockFloats floats / the K-block depth (both tile shapes), K blocks of about
 // kKBlock once K > kKBlockMax, and the K up to which pixel tiles sweep one panel across the pixels.
 constexpr int64_t kXBlockFloats = int64_t{64} << 10;
 constexpr int64_t kKBlock = 128;
@@ -74,11 +74,10 @@ int64_t k_block_depth(int64_t k) {
   return (k + blocks - 1) / blocks;
 }
 
-// Pixels per X block: the most columns of K-block depth (pixel tiles) or of K (channel tiles) that fit
-// in kXBlockFloats, in whole tiles.
+// Pixels per X block: the most columns of K-block depth that fit in kXBlockFloats, in whole tiles.
 int64_t x_block_pixels(const PointwiseKernels& set, TileShape shape, int64_t k) {
   const int64_t tile = shape == TileShape::Pixels ? set.pixel_tile_width : set.channel_tile_pixels;
-  const int64_t depth = shape == TileShape::Pixels ? k_block_depth(k) : k;
+  const int64_t depth = k_block_depth(k);
   return std::max(tile, kXBlockFloats / depth / tile * tile);
 }
 
