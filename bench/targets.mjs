@@ -120,10 +120,11 @@ export function checkTargets(results) {
     : `${fmtRatio(geomean)} over ${ratios.length} cells (${perThreads.join(', ')})` +
       (aIncomplete ? '; some cells lack a peer or a figure, see (a)' : '');
 
-  // (c) builtin sync out against raw sgemm; grouped shapes against conv1x1's own BLAS path.
+  // (c) builtin sync out against raw sgemm; grouped shapes against conv1x1's own BLAS path. The
+  // overhead layers are judged by (e) instead, as in (a): a JS call cannot match a C loop's 0.6 µs.
   const c = [];
   const blasInRun = TARGET_THREADS.some((threads) => competitorIds.has(ID.sgemm(threads)) || competitorIds.has(ID.blas(threads)));
-  for (const shape of blasInRun ? shapes : []) {
+  for (const shape of blasInRun ? shapes.filter((s) => !isOverhead(s)) : []) {
     for (const threads of TARGET_THREADS) {
       const base = { shape: shape.id, label: shape.label, threads };
       const [refId, refName] = groupsOf(shape) === 1 ? [ID.sgemm(threads), 'sgemm'] : [ID.blas(threads), 'conv1x1 BLAS'];
@@ -187,7 +188,7 @@ export function checkTargets(results) {
     { id: 'a', title: `conv1x1 default sync out ≥ best of onnxruntime-node and raw cblas_sgemm on every cell but the overhead layers`,
       status: overall(a), summary: summarize(a, `all ${a.length} cells ≥ ${fmt(MIN_RATIO_VS_PEERS, 1)}×`), cells: a },
     { id: 'b', title: `geometric mean of (a)'s ratios ≥ ${MIN_GEOMEAN}×`, status: bStatus, summary: bText, value: geomean, cells: [] },
-    { id: 'c', title: `conv1x1 builtin sync out ≥ ${MIN_BUILTIN_VS_SGEMM} × raw cblas_sgemm (grouped shapes: vs conv1x1 BLAS sync out, as raw sgemm does not run them)`,
+    { id: 'c', title: `conv1x1 builtin sync out ≥ ${MIN_BUILTIN_VS_SGEMM} × raw cblas_sgemm on every cell but the overhead layers (grouped shapes: vs conv1x1 BLAS sync out, as raw sgemm does not run them)`,
       status: overall(c), summary: whyNoBlas || summarize(c, `all ${c.length} cells ≥ ${MIN_BUILTIN_VS_SGEMM}×`), cells: c },
     { id: 'd', title: `compute-bound cells ≥ ${Math.round(MIN_PEAK_FRACTION * 100)}% of the practical peak (2048³ sgemm, same threads)`,
       status: overall(d), summary: d.length ? summarize(d, `all ${d.length} cells ≥ ${Math.round(MIN_PEAK_FRACTION * 100)}%`) : 'no compute-bound shape in this run', cells: d },
