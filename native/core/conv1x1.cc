@@ -227,7 +227,7 @@ void run_conv(const ConvPlan& plan, const ConvTensors& t, const GemmBackend& gem
   // those are all the output pixels, in order: the GEMM writes the output itself, epilogue fused.
   const int64_t inner = plan.inner_pixels();
   std::vector<float> in_panel = allocate_scratch(p.batch * p.in_channels * inner);
-  gather(plan, t.input, in_panel.data());
+  gather(plan, t.input, in_panel.data(), threads);
   if (inner == plan.out_pixels) {
     run_product(plan, t, in_panel.data(), t.output, &epilogue, gemm, threads);
     return;

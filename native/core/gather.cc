@@ -3,8 +3,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../platform/parallel.h"
+
 namespace conv1x1 {
 namespace {
+
+// Below this many floats (256 KiB) the copy takes less than waking a helper thread.
+constexpr int64_t kMinParallelGatherFloats = int64_t{64} << 10;
 
 // Input row and column of output pixel (oh, ow); only called for pixels inside the inner rectangle.
 inline int64_t input_row(const ConvPlan& plan, int64_t oh) {
@@ -14,9 +19,11 @@ inline int64_t input_col(const ConvPlan& plan, int64_t ow) {
   return ow * plan.params.stride_w - plan.params.pad_w;
 }
 
-void gather_nchw(const ConvPlan& plan, const float* image, float* panel) {
+// Channels [c_begin, c_end) of one image.
+void gather_nchw(const ConvPlan& plan, const float* image, float* panel, int64_t c_begin, int64_t c_end) {
   const ConvParams& p = plan.params;
-  for (int64_t c = 0; c < p.in_channels; ++c) {
+  panel += c_begin * plan.inner_pixels();
+  for (int64_t c = c_begin; c < c_end; ++c) {
     const float* channel = image + c * plan.in_pixels;
     for (int64_t oh = plan.inner_oh_begin; oh < plan.inner_oh_end; ++oh) {
       const float* row = channel + input_row(plan, oh) * p.width;
@@ -42,11 +49,15 @@ void scatter_nchw(const ConvPlan& plan, const float* panel, float* image) {
   }
 }
 
-void gather_nhwc(const ConvPlan& plan, const float* input, float* panel) {
+// Inner rows [row_begin, row_end) of one image.
+void gather_nhwc(const ConvPlan& plan, const float* input, float* panel, int64_t n, int64_t row_begin,
+                 int64_t row_end) {
   const ConvParams& p = plan.params;
-  for (int64_t n = 0; n < p.batch; ++n) {
+  const int64_t inner_width = plan.inner_ow_end - plan.inner_ow_begin;
+  panel += (n * plan.inner_pixels() + row_begin * inner_width) * p.in_channels;
+  {
     const float* image = input + n * plan.in_pixels * p.in_channels;
-    for (int64_t oh = plan.inner_oh_begin; oh < plan.inner_oh_end; ++oh) {
+    for (int64_t oh = plan.inner_oh_begin + row_begin; oh < plan.inner_oh_begin + row_end; ++oh) {
       for (int64_t ow = plan.inner_ow_begin; ow < plan.inner_ow_end; ++ow) {
         const float* pixel =
             image + (input_row(plan, oh) * p.width + input_col(plan, ow)) * p.in_channels;
@@ -75,16 +86,24 @@ void scatter_nhwc(const ConvPlan& plan, const float* panel, float* output) {
 
 }  // namespace
 
-void gather(const ConvPlan& plan, const float* input, float* panel) {
+void gather(const ConvPlan& plan, const float* input, float* panel, int threads) {
   const ConvParams& p = plan.params;
-  if (p.layout == Layout::NHWC) {
-    gather_nhwc(plan, input, panel);
-    return;
-  }
-  for (int64_t n = 0; n < p.batch; ++n) {
-    gather_nchw(plan, input + n * p.in_channels * plan.in_pixels,
-                panel + n * p.in_channels * plan.inner_pixels());
-  }
+  // Per image, pieces of channels (NCHW) or of rows (NHWC); a small panel stays on one thread.
+  const int64_t extent = p.layout == Layout::NHWC ? plan.inner_oh_end - plan.inner_oh_begin : p.in_channels;
+  const int64_t floats = p.batch * p.in_channels * plan.inner_pixels();
+  const int64_t pieces = floats < kMinParallelGatherFloats ? 1 : std::min<int64_t>(threads, extent);
+  const int64_t step = pieces <= 1 ? extent : (extent + pieces - 1) / pieces;
+  const int64_t per_image = step == 0 ? 0 : (extent + step - 1) / step;
+  parallel_for(p.batch * per_image, pieces <= 1 ? 1 : threads, [&](int64_t index) {
+    const int64_t n = index / per_image, begin = index % per_image * step;
+    const int64_t end = std::min(extent, begin + step);
+    if (p.layout == Layout::NHWC) {
+      gather_nhwc(plan, input, panel, n, begin, end);
+    } else {
+      gather_nchw(plan, input + n * p.in_channels * plan.in_pixels,
+                  panel + n * p.in_channels * plan.inner_pixels(), begin, end);
+    }
+  });
 }
 
 void scatter(const ConvPlan& plan, const float* panel, float* output) {

@@ -6,8 +6,9 @@
 
 namespace conv1x1 {
 
-// Whole batch. NCHW: panel[N][Cin][inner pixels]; NHWC: panel[N·inner pixels][Cin].
-void gather(const ConvPlan& plan, const float* input, float* panel);
+// Whole batch, on up to `threads` threads. NCHW: panel[N][Cin][inner pixels]; NHWC:
+// panel[N·inner pixels][Cin].
+void gather(const ConvPlan& plan, const float* input, float* panel, int threads);
 // Whole batch, the other way: NCHW panel[N][Cout][inner] or NHWC panel[N·inner][Cout] into the
 // full output, whose other pixels (the border) become zero.
 void scatter(const ConvPlan& plan, const float* panel, float* output);

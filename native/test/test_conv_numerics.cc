@@ -260,6 +260,24 @@ void NumericsSuite::sweep_cache_blocks_and_threads() {
       {300, 40, 20, 26, 1}, {129, 600, 7, 10, 1}, {96, 50, 40, 25, 1}, {514, 66, 9, 65, 2},
   };
   int counter = 0;
+  // Gathered panels large enough (≥ 64 Ki floats) to be copied by several threads: strided, and
+  // strided with a padding border, over a batch of two.
+  for (Layout layout : {Layout::NCHW, Layout::NHWC}) {
+    for (int64_t pad : {0, 1}) {
+      ConvParams p;
+      p.batch = 2;
+      p.in_channels = 40;
+      p.out_channels = 24;
+      p.height = 61;
+      p.width = 70;
+      p.stride_h = p.stride_w = 2;
+      p.pad_h = p.pad_w = pad;
+      p.layout = layout;
+      p.activation = kActivations[(counter * 5) % kActivationCount];
+      check_random_case(p, pad == 0);
+      ++counter;
+    }
+  }
   for (Layout layout : {Layout::NCHW, Layout::NHWC}) {
     for (const Shape& shape : shapes) {
       ConvParams p;
