@@ -72,9 +72,12 @@ void run_packed(const ConvPlan& plan, const PackedWeights& packed, const float* 
 
   std::vector<BlockRange> blocks;
   const int64_t units = nchw ? p.batch * p.groups : p.groups;
-  const int64_t pieces = pieces_per_block(
-      units, static_cast<double>(extent) * static_cast<double>(cout_g) * static_cast<double>(cin_g),
-      threads);
+  // A product over few pixels is bound by streaming its weights, each of which costs about two
+  // multiply-adds' time (measured: Linear 512→512 on one pixel, 9.1 µs on one thread, 7.2 µs on two):
+  // it is split as if it had that much work, so that each core streams its share from its own L2.
+  const double macs = static_cast<double>(extent) * static_cast<double>(cout_g) * static_cast<double>(cin_g);
+  const double weight_work = 2.0 * static_cast<double>(cout_g) * static_cast<double>(cin_g);
+  const int64_t pieces = pieces_per_block(units, std::max(macs, weight_work), threads);
   for (int64_t n = 0; n < (nchw ? p.batch : 1); ++n) {
     for (int64_t g = 0; g < p.groups; ++g) {
       add_blocks(n, g, extent, packed.group_panels, pixel_quantum, pieces, &blocks);
