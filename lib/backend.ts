@@ -28,6 +28,8 @@ export interface BackendInfo {
    * BLAS or with CONV1X1_BLAS=none.
    */
   selection: 'auto' | 'blas' | 'builtin';
+  /** Why CONV1X1_ENGINE was ignored, when it was. */
+  engineNote: string | null;
   /** Threads one call may use. */
   threads: number;
   /** Calls that may run at once, process-wide: floor(cores / threads), at least 1. */
@@ -61,4 +63,25 @@ export function setThreads(threads: number): void {
     );
   }
   callSync(() => native.setThreads(threads));
+}
+
+/**
+ * Forces the engine of every convolution in this process: 'builtin' (the builtin kernels), 'blas'
+ * (the BLAS library; a RangeError ERR_INVALID_ARG_VALUE when none is loaded) or 'auto' (per shape,
+ * the default with a BLAS). Same as CONV1X1_ENGINE at startup.
+ */
+export function setEngine(engine: 'auto' | 'blas' | 'builtin'): void {
+  if (engine !== 'auto' && engine !== 'blas' && engine !== 'builtin') {
+    throw rangeError(
+      ErrorCodes.INVALID_ARG_VALUE,
+      `engine must be 'auto', 'blas' or 'builtin' but received ${describe(engine)}`,
+    );
+  }
+  const selected = callSync(() => native.selectBackend(engine));
+  if (!selected) {
+    throw rangeError(
+      ErrorCodes.INVALID_ARG_VALUE,
+      `engine '${engine}' needs a BLAS library and none is loaded (${backend().note ?? 'see backend().note'})`,
+    );
+  }
 }

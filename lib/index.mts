@@ -26,6 +26,7 @@ export {
   createNpyWriter,
   Tensor,
   backend,
+  setEngine,
   setThreads,
   Conv1x1Error,
   ErrorCodes,

@@ -2,7 +2,7 @@
 // tile shape of the builtin kernels, and CONV1X1_ISA, which forces a lower instruction set.
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { backend, Conv1x1, conv1x1, Tensor } from '../lib/index';
+import { backend, Conv1x1, conv1x1, setEngine, Tensor } from '../lib/index';
 import { availableBackends, selectBackend } from '../lib/internal';
 import { requireBuiltPackage, runJson, DIST_ENTRY } from './package-helpers';
 import { expectClose, referenceConv, seededFloats, type RefCase } from './reference';
@@ -21,6 +21,7 @@ function layer(inChannels: number, outChannels: number, layout: 'nchw' | 'nhwc' 
 }
 
 afterAll(() => selectBackend(hasBlas ? 'auto' : 'builtin'));
+
 
 describe('engine choice', () => {
   it('reports the builtin kernels and the selection', () => {
@@ -72,6 +73,39 @@ describe('engine choice', () => {
     const bias = seededFloats(33, 13);
     const y = conv1x1(new Tensor(input, [2, 40, 9, 11]), new Tensor(weight, [33, 40]), { bias: new Tensor(bias, [33]), activation: 'relu' });
     expectClose(y.data, referenceConv(c, input, weight, bias), `${kind}: 40→33 on 9×11`);
+  });
+});
+
+describe('forcing an engine', () => {
+  it('setEngine switches the whole process, and checks its argument', () => {
+    setEngine('builtin');
+    expect(backend().selection).toBe('builtin');
+    expect(layer(64, 256).backend([1, 64, 56, 56])).toMatch(/^builtin /);
+    expect(() => setEngine('gpu' as never)).toThrow(/engine must be 'auto', 'blas' or 'builtin' but received/);
+    if (hasBlas) {
+      setEngine('blas');
+      expect(backend().selection).toBe('blas');
+      expect(layer(64, 256).backend([1, 64, 56, 56])).toBe(backend().name);
+      setEngine('auto');
+      expect(backend().selection).toBe('auto');
+    } else {
+      expect(() => setEngine('blas')).toThrow(/needs a BLAS library and none is loaded/);
+      expect(backend().selection).toBe('builtin');
+    }
+  });
+
+  it('CONV1X1_ENGINE picks the engine at startup, and says why when it cannot', () => {
+    requireBuiltPackage();
+    const read = (value: string) =>
+      runJson(`const b = require(${JSON.stringify(DIST_ENTRY)}).backend(); console.log(JSON.stringify({ selection: b.selection, note: b.engineNote }));`,
+        { CONV1X1_ENGINE: value }) as { selection: string; note: string | null };
+    expect(read('builtin')).toEqual({ selection: 'builtin', note: null });
+    expect(read('turbo').note).toBe('CONV1X1_ENGINE=turbo ignored: not one of auto, blas, builtin');
+    if (hasBlas) {
+      expect(read('blas')).toEqual({ selection: 'blas', note: null });
+    } else {
+      expect(read('blas')).toEqual({ selection: 'builtin', note: 'CONV1X1_ENGINE=blas ignored: no BLAS is loaded' });
+    }
   });
 });
 

@@ -29,6 +29,7 @@ Napi::Value backend_info(const Napi::CallbackInfo& info) {
     result.Set("kernels", backend.kernels);
     result.Set("kernelsNote", backend.kernels_note.empty() ? env.Null() : Napi::String::New(env, backend.kernels_note));
     result.Set("selection", backend.selection);
+    result.Set("engineNote", backend.engine_note.empty() ? env.Null() : Napi::String::New(env, backend.engine_note));
     result.Set("threads", backend.threads);
     result.Set("maxConcurrentCalls", backend.max_concurrent_calls);
     result.Set("cores", backend.cores);

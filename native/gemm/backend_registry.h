@@ -25,6 +25,7 @@ struct BackendInfo {
   std::string kernels;  // the ISA the builtin kernels use (simd, or lower with CONV1X1_ISA)
   std::string kernels_note;  // why kernels is not simd
   std::string selection;  // "auto" (per shape), "blas" or "builtin"
+  std::string engine_note;  // why CONV1X1_ENGINE was ignored, when it was
   std::string blas_note;  // why no BLAS is in use, when none is
   int threads = 1;        // threads one call may use
   int max_concurrent_calls = 1;
@@ -67,6 +68,7 @@ class BackendRegistry {
   std::unique_ptr<BlasBackend> blas_;
   std::string load_error_;  // set when an explicitly named library failed
   std::string blas_note_;
+  std::string engine_note_;
   int cores_ = 1;
 };
 
