@@ -98,6 +98,7 @@
         "native/platform/dynamic_library.cc",
         "native/platform/parallel.cc",
         "native/platform/compute_slots.cc",
+        "native/platform/queue_budget.cc",
         "native/binding/js_errors.cc",
         "native/binding/js_args.cc",
         "native/binding/call_buffers.cc",

@@ -30,6 +30,8 @@ export interface BackendInfo {
   selection: 'auto' | 'blas' | 'builtin';
   /** Why CONV1X1_ENGINE was ignored, when it was. */
   engineNote: string | null;
+  /** Async calls in flight process-wide and the bound on them (see setQueueLimits). */
+  queue: { calls: number; bytes: number; maxCalls: number; maxBytes: number };
   /** Threads one call may use. */
   threads: number;
   /** Calls that may run at once, process-wide: floor(cores / threads), at least 1. */
@@ -84,4 +86,34 @@ export function setEngine(engine: 'auto' | 'blas' | 'builtin'): void {
       `engine '${engine}' needs a BLAS library and none is loaded (${backend().note ?? 'see backend().note'})`,
     );
   }
+}
+
+export interface QueueLimits {
+  /** Async calls in flight at once, process-wide (running and waiting). Default 1024. */
+  calls?: number;
+  /** Bytes of their private buffers (input snapshots and results). Default 1 GiB. */
+  bytes?: number;
+}
+
+/**
+ * Bounds the async calls in flight in the whole process (worker_threads included). A call beyond
+ * the bound rejects at once with Conv1x1Error ERR_QUEUE_FULL, before it allocates anything; calls
+ * already admitted are unaffected. Also set by CONV1X1_MAX_QUEUED_CALLS and CONV1X1_MAX_QUEUED_BYTES.
+ */
+export function setQueueLimits(limits: QueueLimits): void {
+  callSync(() => {
+    if (limits === null || typeof limits !== 'object') {
+      throw typeError(ErrorCodes.INVALID_ARG_TYPE, `limits must be an object but received ${describe(limits)}`);
+    }
+    const current = backend().queue;
+    const read = (name: 'calls' | 'bytes', fallback: number): number => {
+      const value = limits[name];
+      if (value === undefined) return fallback;
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+        throw rangeError(ErrorCodes.OUT_OF_RANGE, `limits.${name} must be a positive integer but received ${describe(value)}`);
+      }
+      return value;
+    };
+    native.setQueueLimits(read('calls', current.maxCalls), read('bytes', current.maxBytes));
+  });
 }

@@ -47,6 +47,8 @@ export type NativeConvParams = NativeLayerParams & NativeInputDims;
  * `inputIsPrivate` likewise lets the worker read the input in place instead of a snapshot.
  */
 export interface NativePreparedOp {
+  /** Releases the weights; in-flight calls keep them until they end; later calls throw ERR_CLOSED. */
+  close(): void;
   run(batch: number, height: number, width: number, input: Float32Array, out: Float32Array): Float32Array;
   runAsync(
     batch: number,
@@ -112,6 +114,8 @@ export interface NativeBinding {
   backendInfo(): BackendInfo;
   setThreads(threads: number): void;
   selectBackend(kind: 'auto' | 'blas' | 'builtin'): boolean;
+  queueHasRoom(bytes: number): boolean;
+  setQueueLimits(calls: number, bytes: number): void;
   computeStats(reset?: boolean): { peakConcurrentCalls: number; slots: number; threadsPerCall: number };
 }
 

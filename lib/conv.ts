@@ -1,5 +1,5 @@
 // The functional op: torch.nn.functional.conv2d with a 1×1 kernel.
-import { callAsync, callSync } from './async-call';
+import { callAsync, callSync, checkQueueRoom } from './async-call';
 import { native, type NativeConvParams } from './binding';
 import {
   checkGroups,
@@ -73,7 +73,9 @@ export function conv1x1(input: TensorLike, weight: TensorLike, options?: Conv1x1
 export function conv1x1Async(input: TensorLike, weight: TensorLike, options?: Conv1x1Options): Promise<Tensor> {
   return callAsync(async () => {
     const call = prepareCall(input, weight, options);
-    const out = call.out ?? allocateFloats(outputElements(call.outputShape));
+    const outputCount = outputElements(call.outputShape);
+    checkQueueRoom(call.input.length + call.weight.length + outputCount);
+    const out = call.out ?? allocateFloats(outputCount);
     await native.convAsync(call.params, call.input, call.weight, call.bias, out, call.out === null);
     return Tensor.fromTrusted(out, call.outputShape);
   });

@@ -26,6 +26,10 @@ export const ErrorCodes = {
   NATIVE_LOAD: 'ERR_NATIVE_LOAD',
   /** Scratch or output memory could not be allocated (Conv1x1Error). */
   OUT_OF_MEMORY: 'ERR_OUT_OF_MEMORY',
+  /** Too many async calls in flight (see setQueueLimits); retry when some have settled (Conv1x1Error). */
+  QUEUE_FULL: 'ERR_QUEUE_FULL',
+  /** A layer used after close() (Conv1x1Error). */
+  CLOSED: 'ERR_CLOSED',
   /** A native failure that should never happen; please report it (Conv1x1Error). */
   INTERNAL: 'ERR_INTERNAL',
 } as const;

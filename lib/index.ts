@@ -28,6 +28,6 @@ export {
   type NpyWriter,
 } from './io';
 export { Tensor, type TensorLike } from './tensor';
-export { backend, setEngine, setThreads, type BackendInfo } from './backend';
+export { backend, setEngine, setQueueLimits, setThreads, type BackendInfo, type QueueLimits } from './backend';
 export { Conv1x1Error, ErrorCodes, type ErrorCode } from './errors';
 export type { Activation, Layout } from './validate';

@@ -20,7 +20,7 @@ const PUBLIC_NAMES = [
   'Conv1x1', 'Conv1x1Error', 'DepthwiseConv2d', 'ErrorCodes', 'Flatten', 'GlobalAvgPool', 'Linear', 'Residual',
   'SeparableConv2d', 'Sequential', 'Tensor', 'WeightsError', 'WeightsErrorCodes', 'backend', 'buildModel', 'conv1x1', 'conv1x1Async',
   'createNpyWriter', 'encodeNpy', 'encodeSafetensors', 'fuseBatchNorm', 'loadModel', 'loadWeights', 'readNpy', 'readNpz',
-  'readSafetensors', 'saveNpy', 'saveSafetensors', 'setEngine', 'setThreads',
+  'readSafetensors', 'saveNpy', 'saveSafetensors', 'setEngine', 'setQueueLimits', 'setThreads',
 ];
 
 beforeAll(requireBuiltPackage);

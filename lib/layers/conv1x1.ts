@@ -1,6 +1,6 @@
 // The Conv1x1 layer: validates and prepares its weights once (copied into native memory, laid out
 // for the GEMM), then forward() only checks the input and runs.
-import { callAsync, callSync } from '../async-call';
+import { callAsync, checkQueueRoom, callSync } from '../async-call';
 import { native, type NativePreparedConv } from '../binding';
 import {
   checkGroups,
@@ -21,6 +21,7 @@ import { allocateFloats, elementCount, readShape, Tensor, type TensorLike } from
 import { checkOptionNames, readInteger, readOptionsObject, type Activation, type Layout } from '../validate';
 import { readBatchNormWeights, type FromWeightsBatchNorm, type TensorSource } from '../model/tensor-source';
 import { fuseBatchNorm } from './batchnorm';
+import { Lifetime } from './lifetime';
 import { foldableWeights, forwardAsyncWith, type FoldableWeights, type Privacy, type Layer } from './layer';
 
 export interface Conv1x1FromWeightsOptions extends Omit<ConvOptions, 'bias'>, FromWeightsBatchNorm {}
@@ -51,6 +52,7 @@ export class Conv1x1 implements Layer {
   readonly negativeSlope: number;
   readonly layout: Layout;
   readonly #spec: ConvSpec;
+  readonly #lifetime = new Lifetime('Conv1x1');
   readonly #prepared: NativePreparedConv;
   // Copies kept for batch-norm folding (fuseBatchNorm builds a new layer from them).
   readonly #weight: Float32Array;
@@ -133,6 +135,7 @@ export class Conv1x1 implements Layer {
    */
   backend(inputShape: readonly number[]): string {
     return callSync(() => {
+      this.#lifetime.checkOpen();
       if (readShape(inputShape, 'inputShape').length !== 4) {
         throw shapeError(`inputShape must have 4 dimensions ${inputLayoutHint(this.#spec)}`);
       }
@@ -145,6 +148,7 @@ export class Conv1x1 implements Layer {
   /** Runs synchronously on the calling thread. */
   forward(input: TensorLike, out?: TensorLike | null): Tensor {
     return callSync(() => {
+      this.#lifetime.checkOpen();
       const { x, outData } = this.#prepare(input, out);
       const output = outData ?? allocateFloats(elementCount(x.outputShape, 'output shape'));
       this.#prepared.run(x.dims.batch, x.dims.height, x.dims.width, x.data, output);
@@ -189,11 +193,22 @@ export class Conv1x1 implements Layer {
   }
 
   #runAsync(input: TensorLike, out: TensorLike | null | undefined, privacy: Privacy): Promise<Tensor> {
-    return callAsync(async () => {
+    return callAsync(() => this.#lifetime.track(async () => {
       const { x, outData } = this.#prepare(input, out);
-      const output = outData ?? allocateFloats(elementCount(x.outputShape, 'output shape'));
+      const outputCount = elementCount(x.outputShape, 'output shape');
+      checkQueueRoom(x.data.length + outputCount);
+      const output = outData ?? allocateFloats(outputCount);
       await this.#prepared.runAsync(x.dims.batch, x.dims.height, x.dims.width, x.data, output, privacy.out || outData === null, privacy.input);
       return Tensor.fromTrusted(output, x.outputShape);
-    });
+    }));
+  }
+
+  /**
+   * Releases the native weights. Later calls throw (forward) or reject (forwardAsync) with
+   * Conv1x1Error ERR_CLOSED; calls already running finish normally, and the promise resolves when
+   * they have. Closing twice is harmless.
+   */
+  close(): Promise<void> {
+    return this.#lifetime.close(() => this.#prepared.close());
   }
 }

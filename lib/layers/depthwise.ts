@@ -1,7 +1,7 @@
 // The DepthwiseConv2d layer: torch.nn.Conv2d(C, C, kernelSize, stride, padding, dilation, groups=C)
 // with bias and activation fused, on NCHW input only ([N, C, H, W]; there is no NHWC form). It
 // validates and copies its weights into native memory once; forward() only checks the input and runs.
-import { callAsync, callSync } from '../async-call';
+import { callAsync, checkQueueRoom, callSync } from '../async-call';
 import { native, type NativeDepthwiseParams, type NativeInputDims, type NativePreparedDepthwise } from '../binding';
 import { readBias, readOut } from '../conv-spec';
 import { describe, ErrorCodes, rangeError, shapeError, typeError } from '../errors';
@@ -18,6 +18,7 @@ import {
   type Activation,
 } from '../validate';
 import { fuseBatchNorm } from './batchnorm';
+import { Lifetime } from './lifetime';
 import { foldableWeights, forwardAsyncWith, type FoldableWeights, type Privacy, type Layer } from './layer';
 
 export interface DepthwiseConv2dOptions {
@@ -85,6 +86,7 @@ export class DepthwiseConv2d implements Layer {
   readonly negativeSlope: number;
   /** Always 'nchw'. */
   readonly layout = 'nchw' as const;
+  readonly #lifetime = new Lifetime('DepthwiseConv2d');
   readonly #prepared: NativePreparedDepthwise;
   // Copies kept for batch-norm folding (fuseBatchNorm builds a new layer from them).
   readonly #weight: Float32Array;
@@ -213,6 +215,7 @@ export class DepthwiseConv2d implements Layer {
   /** Runs synchronously on the calling thread. */
   forward(input: TensorLike, out?: TensorLike | null): Tensor {
     return callSync(() => {
+      this.#lifetime.checkOpen();
       const x = this.#prepare(input, out);
       const output = x.outData ?? allocateFloats(elementCount(x.outputShape, 'output shape'));
       this.#prepared.run(x.dims.batch, x.dims.height, x.dims.width, x.data, output);
@@ -256,11 +259,22 @@ export class DepthwiseConv2d implements Layer {
   }
 
   #runAsync(input: TensorLike, out: TensorLike | null | undefined, privacy: Privacy): Promise<Tensor> {
-    return callAsync(async () => {
+    return callAsync(() => this.#lifetime.track(async () => {
       const x = this.#prepare(input, out);
-      const output = x.outData ?? allocateFloats(elementCount(x.outputShape, 'output shape'));
+      const outputCount = elementCount(x.outputShape, 'output shape');
+      checkQueueRoom(x.data.length + outputCount);
+      const output = x.outData ?? allocateFloats(outputCount);
       await this.#prepared.runAsync(x.dims.batch, x.dims.height, x.dims.width, x.data, output, privacy.out || x.outData === null, privacy.input);
       return Tensor.fromTrusted(output, x.outputShape);
-    });
+    }));
+  }
+
+  /**
+   * Releases the native weights. Later calls throw (forward) or reject (forwardAsync) with
+   * Conv1x1Error ERR_CLOSED; calls already running finish normally, and the promise resolves when
+   * they have. Closing twice is harmless.
+   */
+  close(): Promise<void> {
+    return this.#lifetime.close(() => this.#prepared.close());
   }
 }

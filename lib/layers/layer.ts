@@ -12,6 +12,17 @@ export interface Layer {
   forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor>;
   /** Floating-point operations of one forward pass on an input of this shape (for GFLOP/s). */
   flops(inputShape: readonly number[]): number;
+  /**
+   * Releases what the layer holds (native weights). Later calls throw or reject with Conv1x1Error
+   * ERR_CLOSED; calls already running finish normally, and the promise resolves when they have.
+   * Optional for user layers in a Sequential.
+   */
+  close?(): Promise<void>;
+}
+
+/** Closes each layer that can be closed, and resolves when all have finished. */
+export async function closeAll(layers: readonly Layer[]): Promise<void> {
+  await Promise.all(layers.map((layer) => (typeof layer.close === 'function' ? layer.close() : undefined)));
 }
 
 /**

@@ -95,6 +95,11 @@ export class Linear implements Layer {
     return this.#reshapeResult(await this.#conv[forwardAsyncWith](images, this.#asImageOut(input, out), privacy));
   }
 
+  /** Releases the native weights; see Conv1x1.close(). */
+  close(): Promise<void> {
+    return this.#conv.close();
+  }
+
   flops(inputShape: readonly number[]): number {
     this.#checkRank(inputShape);
     return 2 * inputShape[0] * this.inFeatures * this.outFeatures;

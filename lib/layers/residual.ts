@@ -4,7 +4,7 @@ import { activationFunction } from '../activation';
 import { Conv1x1Error, ErrorCodes, shapeError } from '../errors';
 import { readTensor, sharesMemory, type Tensor, type TensorLike } from '../tensor';
 import { ACTIVATIONS, checkOptionNames, readChoice, readFiniteNumber, readOptionsObject, type Activation } from '../validate';
-import { forwardAsyncOf, forwardAsyncWith, type Layer, type Privacy } from './layer';
+import { closeAll, forwardAsyncOf, forwardAsyncWith, type Layer, type Privacy } from './layer';
 
 export interface ResidualOptions {
   /** Applied after the add (ResNet: 'relu'; MobileNetV2: 'none', the default). */
@@ -65,6 +65,11 @@ export class Residual implements Layer {
     // The skip input is read after the block finishes: a caller's array may have changed by then.
     const skip = privacy.input ? x.data : new Float32Array(x.data);
     return this.#add(await forwardAsyncOf(this.block, x, out, privacy), skip);
+  }
+
+  /** Closes the block (when it can be closed); see Conv1x1.close(). */
+  close(): Promise<void> {
+    return closeAll([this.block]);
   }
 
   flops(inputShape: readonly number[]): number {

@@ -5,7 +5,7 @@ import { checkOptionNames, readInteger, readOptionsObject, type Activation } fro
 import type { Tensor, TensorLike } from '../tensor';
 import { Conv1x1 } from './conv1x1';
 import { DepthwiseConv2d } from './depthwise';
-import { forwardAsyncWith, type Layer, type Privacy } from './layer';
+import { closeAll, forwardAsyncWith, type Layer, type Privacy } from './layer';
 import { Sequential } from './sequential';
 
 export interface SeparableConv2dOptions {
@@ -80,6 +80,11 @@ export class SeparableConv2d implements Layer {
 
   [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
     return this.#both[forwardAsyncWith](input, out, privacy);
+  }
+
+  /** Releases both convolutions' native weights; see Conv1x1.close(). */
+  close(): Promise<void> {
+    return closeAll([this.depthwise, this.pointwise]);
   }
 
   flops(inputShape: readonly number[]): number {

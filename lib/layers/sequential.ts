@@ -1,10 +1,10 @@
 // Sequential([...layers]): each layer's output is the next one's input, one JS call per layer. The
 // intermediate outputs live in buffers kept per input shape and reused, so that after the first call
 // no layer allocates; concurrent async calls each take their own set from a small pool.
-import { callAsync, callSync } from '../async-call';
+import { callAsync, callSync, checkQueueRoom } from '../async-call';
 import { shapeError } from '../errors';
 import { allocateFloats, readTensor, Tensor, type TensorLike } from '../tensor';
-import { forwardAsyncOf, forwardAsyncWith, type Layer, type Privacy } from './layer';
+import { closeAll, forwardAsyncOf, forwardAsyncWith, type Layer, type Privacy } from './layer';
 
 /** Sets of intermediate buffers kept per input shape for async calls (more are made when needed). */
 const MAX_IDLE_SETS = 4;
@@ -55,6 +55,11 @@ export class Sequential implements Layer {
     return [...shapes[shapes.length - 1]];
   }
 
+  /** Closes every layer that can be closed; see Conv1x1.close(). */
+  close(): Promise<void> {
+    return closeAll(this.layers);
+  }
+
   flops(inputShape: readonly number[]): number {
     const shapes = this.#plan(inputShape).shapes;
     return this.layers.reduce((sum, layer, i) => sum + layer.flops(i === 0 ? inputShape : shapes[i - 1]), 0);
@@ -84,6 +89,9 @@ export class Sequential implements Layer {
   async [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
     const x = readTensor(input, 'input');
     const plan = this.#plan(x.shape);
+    // A call's buffers are allocated here, before its first layer is admitted: refuse it first
+    // when the queue of async calls is full.
+    if (plan.idleSets.length === 0) checkQueueRoom(plan.inputElements + plan.shapes.reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0));
     const set = plan.idleSets.pop() ?? this.#allocateAsyncSet(plan);
     try {
       let current: TensorLike = x;

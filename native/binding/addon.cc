@@ -4,8 +4,10 @@
 
 #include "../gemm/backend_registry.h"
 #include "../platform/compute_slots.h"
+#include "../platform/queue_budget.h"
 #include "addon_state.h"
 #include "conv_calls.h"
+#include "js_args.h"
 #include "js_errors.h"
 #include "prepared_conv.h"
 #include "prepared_depthwise.h"
@@ -29,6 +31,14 @@ Napi::Value backend_info(const Napi::CallbackInfo& info) {
     result.Set("kernels", backend.kernels);
     result.Set("kernelsNote", backend.kernels_note.empty() ? env.Null() : Napi::String::New(env, backend.kernels_note));
     result.Set("selection", backend.selection);
+    QueueBudget& budget = QueueBudget::instance();
+    const QueueLimits limits = budget.limits();
+    Napi::Object queue = Napi::Object::New(env);
+    queue.Set("calls", static_cast<double>(budget.calls()));
+    queue.Set("bytes", static_cast<double>(budget.bytes()));
+    queue.Set("maxCalls", static_cast<double>(limits.calls));
+    queue.Set("maxBytes", static_cast<double>(limits.bytes));
+    result.Set("queue", queue);
     result.Set("engineNote", backend.engine_note.empty() ? env.Null() : Napi::String::New(env, backend.engine_note));
     result.Set("threads", backend.threads);
     result.Set("maxConcurrentCalls", backend.max_concurrent_calls);
@@ -55,6 +65,28 @@ Napi::Value set_threads(const Napi::CallbackInfo& info) {
                         "threads must be an integer from 1 to " + std::to_string(cores));
     }
     BackendRegistry::instance().set_threads(static_cast<int>(threads));
+    return env.Undefined();
+  });
+}
+
+// queueHasRoom(bytes): whether an async call of that many bytes would be admitted now (the facade
+// asks before it allocates the call's output; the call itself is admitted or refused natively).
+Napi::Value queue_has_room(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    const int64_t bytes = read_size_value(info[0], "bytes", 0);
+    return Napi::Boolean::New(env, QueueBudget::instance().has_room(bytes));
+  });
+}
+
+// setQueueLimits(calls, bytes): positive integers, checked by the facade and again here.
+Napi::Value set_queue_limits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    QueueLimits limits;
+    limits.calls = read_size_value(info[0], "calls", 1);
+    limits.bytes = read_size_value(info[1], "bytes", 1);
+    QueueBudget::instance().set_limits(limits);
     return env.Undefined();
   });
 }
@@ -96,6 +128,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("backendInfo", Napi::Function::New(env, backend_info, "backendInfo"));
   exports.Set("setThreads", Napi::Function::New(env, set_threads, "setThreads"));
   exports.Set("selectBackend", Napi::Function::New(env, select_backend, "selectBackend"));
+  exports.Set("queueHasRoom", Napi::Function::New(env, queue_has_room, "queueHasRoom"));
+  exports.Set("setQueueLimits", Napi::Function::New(env, set_queue_limits, "setQueueLimits"));
   exports.Set("computeStats", Napi::Function::New(env, compute_stats, "computeStats"));
   return exports;
 }

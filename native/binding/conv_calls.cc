@@ -55,10 +55,12 @@ Napi::Value conv_async(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     FunctionalCall call = read_functional_call(info);
     BackendRegistry::instance().active();  // a backend that failed to load rejects now, not later
+    QueueTicket ticket = admit_async_call(env, call.plan.input_elements + call.plan.weight_elements,
+                                          call.plan.output_elements);
     // Snapshot what the call reads: the caller may detach or reuse its arrays while it runs.
     auto input = std::make_unique<AsyncInput>(call.buffers, false);
     auto weights = prepare_weights(call.plan, call.weight.data, call.bias.data);
-    auto* worker = new ConvWorker(env, &addon_state(env).scheduler,
+    auto* worker = new ConvWorker(env, &addon_state(env).scheduler, std::move(ticket),
                                   bind_conv(call.plan, std::move(weights)),
                                   call.plan.output_elements, std::move(input),
                                   call.buffers.out_array, read_flag(info, 5));

@@ -1,17 +1,35 @@
 #include "conv_worker.h"
 
 #include <cstring>
+#include <string>
 
 #include "js_errors.h"
 
 namespace conv1x1 {
 namespace binding {
 
-ConvWorker::ConvWorker(Napi::Env env, AsyncScheduler* scheduler, WorkerJob job,
+QueueTicket admit_async_call(Napi::Env env, int64_t input_floats, int64_t output_floats) {
+  QueueBudget& budget = QueueBudget::instance();
+  const int64_t bytes = (input_floats + output_floats) * static_cast<int64_t>(sizeof(float));
+  QueueTicket ticket = budget.admit(bytes);
+  if (!ticket.held()) {
+    const QueueLimits limits = budget.limits();
+    throw_domain_error(env, "ERR_QUEUE_FULL",
+                      "too many async calls in flight: " + std::to_string(budget.calls()) + " calls holding " +
+                          std::to_string(budget.bytes()) + " bytes, and this one needs " + std::to_string(bytes) +
+                          " more (limits: " + std::to_string(limits.calls) + " calls, " +
+                          std::to_string(limits.bytes) +
+                          " bytes); retry when some have settled, or raise the limits with setQueueLimits()");
+  }
+  return ticket;
+}
+
+ConvWorker::ConvWorker(Napi::Env env, AsyncScheduler* scheduler, QueueTicket ticket, WorkerJob job,
                        int64_t output_elements, std::unique_ptr<AsyncInput> input, Napi::Float32Array output,
                        bool out_is_private)
     : Napi::AsyncWorker(env, "conv1x1"),
       scheduler_(scheduler),
+      ticket_(std::move(ticket)),
       deferred_(Napi::Promise::Deferred::New(env)),
       job_(std::move(job)),
       output_elements_(output_elements),

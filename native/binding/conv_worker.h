@@ -12,6 +12,7 @@
 
 #include "../core/error.h"
 #include "../platform/compute_slots.h"
+#include "../platform/queue_budget.h"
 #include "call_buffers.h"
 #include "scratch_pool.h"
 
@@ -25,14 +26,19 @@ class AsyncScheduler;
 // everything else it reads (the plan, the weights), so it is safe to run after JS has moved on.
 using WorkerJob = std::function<void(const float* input, float* output)>;
 
+// Admits one more async call (its input snapshot and result, in floats) under the process-wide
+// bound, or throws ERR_QUEUE_FULL (a Conv1x1Error in the facade) that says how full the queue is and what to do.
+QueueTicket admit_async_call(Napi::Env env, int64_t input_floats, int64_t output_floats);
+
 class ConvWorker : public Napi::AsyncWorker {
  public:
   // input: what the worker reads (a snapshot, or an array private to the call; see AsyncInput).
   // output: written in place when out_is_private (an array nobody else sees until the promise
   // settles); otherwise the caller's `out`, written on completion from a private result buffer, if
   // it is still attached and the same size.
-  ConvWorker(Napi::Env env, AsyncScheduler* scheduler, WorkerJob job, int64_t output_elements,
-             std::unique_ptr<AsyncInput> input, Napi::Float32Array output, bool out_is_private);
+  ConvWorker(Napi::Env env, AsyncScheduler* scheduler, QueueTicket ticket, WorkerJob job,
+             int64_t output_elements, std::unique_ptr<AsyncInput> input, Napi::Float32Array output,
+             bool out_is_private);
   ~ConvWorker() override;
 
   Napi::Promise promise() { return deferred_.Promise(); }
@@ -49,6 +55,7 @@ class ConvWorker : public Napi::AsyncWorker {
   void settle_ok();
 
   AsyncScheduler* scheduler_;
+  QueueTicket ticket_;  // held until this worker is destroyed: its buffers count until then
   Napi::Promise::Deferred deferred_;
   WorkerJob job_;
   int64_t output_elements_;

@@ -14,7 +14,8 @@ Napi::Function PreparedConv::define(Napi::Env env) {
   return DefineClass(env, "PreparedConv",
                      {InstanceMethod<&PreparedConv::run>("run"),
                       InstanceMethod<&PreparedConv::run_async>("runAsync"),
-                      InstanceMethod<&PreparedConv::engine>("engine")});
+                      InstanceMethod<&PreparedConv::engine>("engine"),
+                      InstanceMethod<&PreparedConv::close>("close")});
 }
 
 PreparedConv::PreparedConv(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PreparedConv>(info) {
@@ -35,7 +36,13 @@ PreparedConv::PreparedConv(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pr
   });
 }
 
+Napi::Value PreparedConv::close(const Napi::CallbackInfo& info) {
+  weights_.reset();  // in-flight calls hold their own reference and finish with it
+  return info.Env().Undefined();
+}
+
 ConvPlan PreparedConv::plan_for(const Napi::CallbackInfo& info) const {
+  if (!weights_) throw_domain_error(info.Env(), "ERR_CLOSED", "the Conv1x1 layer was closed");
   const InputDims dims = read_input_dims(info);
   ConvParams params = layer_params_;
   params.batch = dims.batch;
@@ -69,10 +76,13 @@ Napi::Value PreparedConv::run_async(const Napi::CallbackInfo& info) {
     ConvPlan plan = plan_for(info);
     CallBuffers buffers = read_call_buffers(info, 3, 4, plan, FloatView{}, FloatView{});
     BackendRegistry::instance().active();  // a backend that failed to load rejects now
-    auto input = std::make_unique<AsyncInput>(buffers, read_flag(info, 6));
-    auto* worker = new ConvWorker(env, &addon_state(env).scheduler, bind_conv(plan, weights_),
+    const bool input_private = read_flag(info, 6), out_private = read_flag(info, 5);
+    QueueTicket ticket = admit_async_call(env, input_private ? 0 : plan.input_elements,
+                                          out_private ? 0 : plan.output_elements);
+    auto input = std::make_unique<AsyncInput>(buffers, input_private);
+    auto* worker = new ConvWorker(env, &addon_state(env).scheduler, std::move(ticket), bind_conv(plan, weights_),
                                   plan.output_elements, std::move(input), buffers.out_array,
-                                  read_flag(info, 5));
+                                  out_private);
     Napi::Promise promise = worker->promise();
     addon_state(env).scheduler.submit(worker);
     return promise;

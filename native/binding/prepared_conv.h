@@ -5,6 +5,7 @@
 //   run(batch, height, width, input, out) -> out;
 //   runAsync(batch, height, width, input, out, outIsPrivate, inputIsPrivate) -> Promise<out>
 //   engine(batch, height, width) -> what such a call runs on ("openblas", "builtin avx512f (pixel tiles)")
+//   close() -> releases the weights (calls in flight keep them until they end); later calls throw ERR_CLOSED
 #include <napi.h>
 
 #include <memory>
@@ -24,6 +25,7 @@ class PreparedConv : public Napi::ObjectWrap<PreparedConv> {
   Napi::Value run(const Napi::CallbackInfo& info);
   Napi::Value run_async(const Napi::CallbackInfo& info);
   Napi::Value engine(const Napi::CallbackInfo& info);
+  Napi::Value close(const Napi::CallbackInfo& info);
   ConvPlan plan_for(const Napi::CallbackInfo& info) const;
 
   ConvParams layer_params_;

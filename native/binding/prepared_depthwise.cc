@@ -38,7 +38,8 @@ void run_depthwise_holding_slot(const DepthwisePlan& plan, const DepthwiseWeight
 Napi::Function PreparedDepthwise::define(Napi::Env env) {
   return DefineClass(env, "PreparedDepthwise",
                      {InstanceMethod<&PreparedDepthwise::run>("run"),
-                      InstanceMethod<&PreparedDepthwise::run_async>("runAsync")});
+                      InstanceMethod<&PreparedDepthwise::run_async>("runAsync"),
+                      InstanceMethod<&PreparedDepthwise::close>("close")});
 }
 
 PreparedDepthwise::PreparedDepthwise(const Napi::CallbackInfo& info)
@@ -64,7 +65,13 @@ PreparedDepthwise::PreparedDepthwise(const Napi::CallbackInfo& info)
   });
 }
 
+Napi::Value PreparedDepthwise::close(const Napi::CallbackInfo& info) {
+  weights_.reset();  // in-flight calls hold their own reference and finish with it
+  return info.Env().Undefined();
+}
+
 DepthwisePlan PreparedDepthwise::plan_for(const Napi::CallbackInfo& info) const {
+  if (!weights_) throw_domain_error(info.Env(), "ERR_CLOSED", "the DepthwiseConv2d layer was closed");
   const InputDims dims = read_input_dims(info);
   DepthwiseParams params = layer_params_;
   params.batch = dims.batch;
@@ -91,15 +98,18 @@ Napi::Value PreparedDepthwise::run_async(const Napi::CallbackInfo& info) {
     DepthwisePlan plan = plan_for(info);
     CallBuffers buffers = read_call_buffers(info, 3, 4, plan.input_elements, plan.output_elements,
                                             FloatView{}, FloatView{});
-    auto input = std::make_unique<AsyncInput>(buffers, read_flag(info, 6));
+    const bool input_private = read_flag(info, 6), out_private = read_flag(info, 5);
+    QueueTicket ticket = admit_async_call(env, input_private ? 0 : plan.input_elements,
+                                          out_private ? 0 : plan.output_elements);
+    auto input = std::make_unique<AsyncInput>(buffers, input_private);
     const int64_t output_elements = plan.output_elements;
     std::shared_ptr<const DepthwiseWeights> weights = weights_;
     WorkerJob job = [plan = std::move(plan), weights](const float* in, float* out) {
       run_depthwise_holding_slot(plan, *weights, in, out);
     };
     auto* worker =
-        new ConvWorker(env, &addon_state(env).scheduler, std::move(job), output_elements,
-                       std::move(input), buffers.out_array, read_flag(info, 5));
+        new ConvWorker(env, &addon_state(env).scheduler, std::move(ticket), std::move(job),
+                       output_elements, std::move(input), buffers.out_array, out_private);
     Napi::Promise promise = worker->promise();
     addon_state(env).scheduler.submit(worker);
     return promise;

@@ -4,6 +4,7 @@
 //   new PreparedDepthwise(layerParams, weight, bias | null)
 //   run(batch, height, width, input, out) -> out;
 //   runAsync(batch, height, width, input, out, outIsPrivate, inputIsPrivate) -> Promise<out>
+//   close() -> releases the weights (calls in flight keep them until they end); later calls throw ERR_CLOSED
 // layerParams: { channels, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW,
 //                activation, negativeSlope }; batch, height, width: of the NCHW input.
 #include <napi.h>
@@ -30,6 +31,7 @@ class PreparedDepthwise : public Napi::ObjectWrap<PreparedDepthwise> {
  private:
   Napi::Value run(const Napi::CallbackInfo& info);
   Napi::Value run_async(const Napi::CallbackInfo& info);
+  Napi::Value close(const Napi::CallbackInfo& info);
   DepthwisePlan plan_for(const Napi::CallbackInfo& info) const;
 
   DepthwiseParams layer_params_;
