@@ -42,6 +42,10 @@ struct PointwiseBlock {
 
 struct PointwiseKernels {
   const char* isa;          // "avx512f", "avx2+fma", "neon", "scalar"
+  // The tiles, named by shape: "f32_pointwise_8x48__avx512f" (MR × NR) and
+  // "f32_pointwise_14x32t__avx512f" (up to P pixels × NC channels, stored transposed on NCHW).
+  const char* pixel_kernel;
+  const char* channel_kernel;
   int pixel_panel_width;    // MR
   int pixel_tile_width;     // NR
   int channel_panel_width;  // NC

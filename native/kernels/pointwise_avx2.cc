@@ -2,6 +2,7 @@
 // accumulators each, of the 16 ymm registers). Built with -mavx2 -mfma; called only when the CPU and
 // OS report both.
 #include <immintrin.h>
+#include <stdlib.h>
 
 namespace conv1x1 {
 namespace kernels {
@@ -33,6 +34,8 @@ struct Vec {
 };
 
 constexpr const char* kIsaName = "avx2+fma";
+constexpr const char* kPixelKernelName = "f32_pointwise_6x16__avx2";
+constexpr const char* kChannelKernelName = "f32_pointwise_6x16t__avx2";
 constexpr int kPixelRows = 6;
 constexpr int kPixelVectors = 2;
 constexpr int kChannelVectors = 2;

@@ -2,6 +2,7 @@
 // (28 accumulators), of the 32 zmm registers. Built with -mavx512f; called only when the CPU and OS
 // report AVX-512F.
 #include <immintrin.h>
+#include <stdlib.h>
 
 namespace conv1x1 {
 namespace kernels {
@@ -31,6 +32,8 @@ struct Vec {
 };
 
 constexpr const char* kIsaName = "avx512f";
+constexpr const char* kPixelKernelName = "f32_pointwise_8x48__avx512f";
+constexpr const char* kChannelKernelName = "f32_pointwise_14x32t__avx512f";
 constexpr int kPixelRows = 8;
 constexpr int kPixelVectors = 3;
 constexpr int kChannelVectors = 2;

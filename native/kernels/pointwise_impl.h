@@ -14,6 +14,14 @@
 
 #include "pointwise.h"
 
+// The kernels' contracts: checked (a trap) in the test, fuzz and sanitizer builds, which define
+// CONV1X1_CHECK_CONTRACTS; the core guarantees them, and a release build never aborts a user's process.
+#if defined(CONV1X1_CHECK_CONTRACTS)
+#define CONV1X1_EXPECT(condition) ((condition) ? (void)0 : abort())
+#else
+#define CONV1X1_EXPECT(condition) ((void)0)
+#endif
+
 namespace conv1x1 {
 namespace kernels {
 namespace CONV1X1_KERNEL_ISA {
@@ -26,8 +34,8 @@ constexpr int kNR = kPixelVectors * kL;
 constexpr int kNC = kChannelVectors * kL;
 constexpr int kP = kChannelPixels;
 
-// X columns of one pass over the panels: sized so that K × columns floats stay in L2 while every
-// panel sweeps them, and each panel's stores run along a few long rows.
+// X columns of one pass over the panels: sized so that (K-block depth) × columns floats stay in L2
+// while every panel sweeps them, and each panel's stores run along a few long rows.
 constexpr int64_t kXBlockFloats = int64_t{64} << 10;  // 256 KiB
 // K blocks of about kKBlock (a 4 KiB block of a pixel panel's weights, 16 KiB of a channel panel's)
 // once K passes kKBlockMax.
@@ -98,6 +106,8 @@ inline void store_vector(float* p, Reg v, int count) {
 template <int kVectors, bool kPartialLast>
 void pixel_tile(const float* weights, const float* bias, const KStep& step, const float* x,
                 int64_t ldx, int last_count, int rows, float* y, int64_t ldy, const Activation& act) {
+  CONV1X1_EXPECT(rows >= 1 && rows <= kMR && last_count >= 1 && last_count <= kL);
+  CONV1X1_EXPECT(kPartialLast == (last_count < kL) && step.depth >= 1);
   constexpr int kV = kVectors - 1;  // the last vector
   Reg acc[kMR][kVectors];
   for (int i = 0; i < kMR; ++i) {
@@ -155,6 +165,9 @@ struct PixelTileTable<0> {
 };
 
 void run_pixel_tiles(const PointwiseBlock& b) {
+  CONV1X1_EXPECT(b.panels && b.x && b.y && b.k >= 1 && b.channels >= 1 && b.pixels >= 0);
+  CONV1X1_EXPECT(b.x_pixel_stride == 1 && b.y_pixel_stride == 1);  // rows of pixels, read as vectors
+  CONV1X1_EXPECT(b.activation != FusedActivation::Deferred || b.finish);
   const Activation act(b);
   const int64_t panel_floats = (b.k + 1) * kMR;
   const int64_t panel_count = (b.channels + kMR - 1) / kMR;
@@ -216,6 +229,9 @@ template <int kPixels, bool kUnitStride>
 void channel_tile(const float* weights, const float* bias, const KStep& step, const float* x,
                   int64_t x_k_stride, int64_t x_pixel_stride_arg, float* partial, int channels,
                   float* y, int64_t y_channel_stride, int64_t y_pixel_stride, const Activation& act) {
+  CONV1X1_EXPECT(channels >= 1 && channels <= kNC && step.depth >= 1);
+  CONV1X1_EXPECT(step.first && step.last ? true : partial != nullptr);
+  CONV1X1_EXPECT(!kUnitStride || x_pixel_stride_arg == 1);
   const int64_t x_pixel_stride = kUnitStride ? 1 : x_pixel_stride_arg;
   // Few pixels make few accumulators, and each FMA would wait for the one before it on the same
   // accumulator: with kSplit sets, consecutive k go to independent chains (Linear layers, P = 1).
@@ -301,6 +317,8 @@ struct ChannelTileTable<0> {
 };
 
 void run_channel_tiles(const PointwiseBlock& b) {
+  CONV1X1_EXPECT(b.panels && b.x && b.y && b.k >= 1 && b.channels >= 1 && b.pixels >= 0);
+  CONV1X1_EXPECT(b.activation != FusedActivation::Deferred || b.finish);
   ChannelTileFn tiles[kP + 1][2];
   ChannelTileTable<kP>::fill(tiles);
   const int unit_stride = b.x_pixel_stride == 1 ? 1 : 0;
@@ -361,8 +379,8 @@ void run_channel_tiles(const PointwiseBlock& b) {
 }  // namespace
 
 const PointwiseKernels& pointwise_kernels() {
-  static const PointwiseKernels kernels = {kIsaName, kMR, kNR, kNC, kP, run_pixel_tiles,
-                                           run_channel_tiles};
+  static const PointwiseKernels kernels = {kIsaName, kPixelKernelName, kChannelKernelName, kMR, kNR,
+                                           kNC, kP, run_pixel_tiles, run_channel_tiles};
   return kernels;
 }
 

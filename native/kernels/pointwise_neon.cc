@@ -35,6 +35,8 @@ struct Vec {
 };
 
 constexpr const char* kIsaName = "neon";
+constexpr const char* kPixelKernelName = "f32_pointwise_8x12__neon";
+constexpr const char* kChannelKernelName = "f32_pointwise_6x16t__neon";
 constexpr int kPixelRows = 8;
 constexpr int kPixelVectors = 3;
 constexpr int kChannelVectors = 4;

@@ -55,6 +55,8 @@ struct Vec {
 };
 
 constexpr const char* kIsaName = "scalar";
+constexpr const char* kPixelKernelName = "f32_pointwise_4x8__scalar";
+constexpr const char* kChannelKernelName = "f32_pointwise_4x8t__scalar";
 constexpr int kPixelRows = 4;
 constexpr int kPixelVectors = 2;
 constexpr int kChannelVectors = 2;
