@@ -307,6 +307,9 @@ describe('metrics', () => {
     expect(text).toMatch(/^# TYPE conv1x1_http_request_duration_seconds histogram$/m);
     expect(metricValue(text, 'conv1x1_http_in_flight')).toBe(0);
     expect(metricValue(text, 'conv1x1_async_queue_calls')).toBe(0);
+    expect(metricValue(text, 'conv1x1_model_calls_running')).toBe(0);
+    expect(metricValue(text, 'conv1x1_model_calls_waiting')).toBe(0);
+    expect(metricValue(text, 'conv1x1_model_calls_limit')).toBe(backend().maxConcurrentCalls);
     expect(metricValue(text, 'conv1x1_inputs_total')).toBeGreaterThanOrEqual(3);
     const info = backend();
     expect(text).toContain(`conv1x1_backend_info{name="${info.name}",kernels="${info.kernels}",simd="${info.simd}",selection="${info.selection}",threads="${info.threads}",`);
@@ -347,7 +350,8 @@ describe('limits', () => {
   });
 
   it("429 ERR_QUEUE_FULL when the library's async queue refuses the call", async () => {
-    const queued = await startServer(['--max-in-flight', '64'], { CONV1X1_MAX_QUEUED_CALLS: '1' });
+    // Model calls not held back by the server, so that the library's own bound is what refuses.
+    const queued = await startServer(['--max-in-flight', '64', '--model-concurrency', '8'], { CONV1X1_MAX_QUEUED_CALLS: '1' });
     try {
       const big = new Tensor(seededFloats(8 * 32 * 40 * 40, 5), [8, 32, 40, 40]);
       const reference = model.forward(big);

@@ -16,6 +16,7 @@ export interface ServerArgs {
   weights?: string;
   maxBodyBytes: number;
   maxInFlight: number;
+  modelConcurrency?: number;
   threads?: number;
 }
 
@@ -26,6 +27,8 @@ export const USAGE = `usage: npm run serve -- [options]
   --weights FILE       safetensors / .npz / .npy weights for --model
   --max-body-bytes N   largest request body (default 67108864: 64 MiB)
   --max-in-flight N    feature requests read and computed at once; more get 429 (default 16)
+  --model-concurrency N  model calls at once; more wait in arrival order (default: the calls the
+                       library runs at once, floor(cores / threads))
   --threads N          threads per convolution call (default: the cores)`;
 
 function integer(value: string | undefined, name: string, fallback: number | undefined, min: number): number | undefined {
@@ -49,6 +52,7 @@ export function parseServerArgs(argv: string[]): ServerArgs {
       weights: { type: 'string' },
       'max-body-bytes': { type: 'string' },
       'max-in-flight': { type: 'string' },
+      'model-concurrency': { type: 'string' },
       threads: { type: 'string' },
     },
   });
@@ -64,6 +68,7 @@ export function parseServerArgs(argv: string[]): ServerArgs {
     weights: values.weights,
     maxBodyBytes: integer(values['max-body-bytes'], 'max-body-bytes', 64 * 1024 * 1024, 1)!,
     maxInFlight: integer(values['max-in-flight'], 'max-in-flight', 16, 1)!,
+    modelConcurrency: integer(values['model-concurrency'], 'model-concurrency', undefined, 1),
     threads: integer(values.threads, 'threads', undefined, 1),
   };
 }

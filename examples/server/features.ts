@@ -10,9 +10,11 @@ import { answerFormat, encodeFeatures, type Encoded } from './encode';
 import { ErrorCodes, headerValue, HttpError } from './http-error';
 import { queueFull, shuttingDown, type Admission } from './limits';
 import type { Metrics } from './metrics';
+import type { ModelRunner } from './runner';
 
 export interface FeatureContext {
   model: Layer;
+  runner: ModelRunner;
   inputChannels: number | undefined;
   maxBodyBytes: number;
   admission: Admission;
@@ -59,7 +61,7 @@ export async function features(req: IncomingMessage, context: FeatureContext, wr
     }
     let output: Tensor;
     try {
-      output = await model.forwardAsync(input);
+      output = await context.runner.run(input);
     } catch (error) {
       throw libraryError(error);
     }

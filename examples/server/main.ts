@@ -13,7 +13,8 @@ function main(): void {
   const args = parseServerArgs(process.argv.slice(2));
   if (args.threads !== undefined) setThreads(args.threads);
   const { model, name, inputChannels } = loadServiceModel(args.model, args.weights);
-  const service = createService({ model, inputChannels, maxBodyBytes: args.maxBodyBytes, maxInFlight: args.maxInFlight });
+  const modelConcurrency = args.modelConcurrency ?? backend().maxConcurrentCalls;
+  const service = createService({ model, inputChannels, maxBodyBytes: args.maxBodyBytes, maxInFlight: args.maxInFlight, modelConcurrency });
 
   service.server.on('error', (error) => {
     console.error(`conv1x1 server: ${error.message}`);
@@ -25,7 +26,8 @@ function main(): void {
     const info = backend();
     // Tests and the load script read this line for the port.
     console.log(`conv1x1 server: listening on http://${host}:${port} (model: ${name}; backend ${info.name}, ` +
-      `kernels ${info.kernels}, ${info.threads} thread(s) per call; max in flight ${args.maxInFlight}, max body ${args.maxBodyBytes} bytes)`);
+      `kernels ${info.kernels}, ${info.threads} thread(s) per call; model calls at once ${modelConcurrency}; ` +
+      `max in flight ${args.maxInFlight}, max body ${args.maxBodyBytes} bytes)`);
   });
 
   let signalled = false;

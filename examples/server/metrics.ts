@@ -59,6 +59,9 @@ export interface LiveGauges {
   inFlight: number;
   maxInFlight: number;
   draining: boolean;
+  modelRunning: number;
+  modelWaiting: number;
+  modelConcurrency: number;
 }
 
 export class Metrics {
@@ -127,6 +130,13 @@ export class Metrics {
     lines.push(`conv1x1_http_in_flight_limit ${live.maxInFlight}`);
     family('conv1x1_draining', 'gauge', '1 while the server shuts down (new requests get 503).');
     lines.push(`conv1x1_draining ${live.draining ? 1 : 0}`);
+
+    family('conv1x1_model_calls_running', 'gauge', 'Model calls (forwardAsync) running.');
+    lines.push(`conv1x1_model_calls_running ${live.modelRunning}`);
+    family('conv1x1_model_calls_waiting', 'gauge', 'Decoded requests waiting for a model call (the server queue depth).');
+    lines.push(`conv1x1_model_calls_waiting ${live.modelWaiting}`);
+    family('conv1x1_model_calls_limit', 'gauge', 'Model calls run at once (--model-concurrency).');
+    lines.push(`conv1x1_model_calls_limit ${live.modelConcurrency}`);
 
     const info = backend();
     family('conv1x1_async_queue_calls', 'gauge', "The library's async calls in flight, running and waiting for a compute slot (queue depth).");

@@ -10,12 +10,15 @@ import { features } from './features';
 import { ClientGone, ErrorCodes, HttpError } from './http-error';
 import { Admission } from './limits';
 import { Metrics } from './metrics';
+import { ModelRunner } from './runner';
 
 export interface ServiceOptions {
   model: Layer;
   inputChannels: number | undefined;
   maxBodyBytes: number;
   maxInFlight: number;
+  /** Model calls at once (the rest wait in the server, in arrival order). */
+  modelConcurrency: number;
   /** Where unexpected failures are logged. */
   log?: (line: string) => void;
 }
@@ -78,8 +81,10 @@ export function createService(options: ServiceOptions): Service {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const metrics = new Metrics();
   const admission = new Admission(options.maxInFlight);
+  const runner = new ModelRunner(options.model, options.modelConcurrency);
   const featureContext = {
     model: options.model,
+    runner,
     inputChannels: options.inputChannels,
     maxBodyBytes: options.maxBodyBytes,
     admission,
@@ -102,7 +107,10 @@ export function createService(options: ServiceOptions): Service {
       handle: () => ({
         status: 200,
         contentType: 'text/plain; version=0.0.4; charset=utf-8',
-        body: metrics.render({ inFlight: admission.inFlight, maxInFlight: admission.maxInFlight, draining: admission.draining }),
+        body: metrics.render({
+          inFlight: admission.inFlight, maxInFlight: admission.maxInFlight, draining: admission.draining,
+          modelRunning: runner.running, modelWaiting: runner.waiting, modelConcurrency: runner.concurrency,
+        }),
       }),
     }],
   ]);
