@@ -297,5 +297,5 @@ if (!args['no-baseline']) {
 }
 await model.close();
 
-const failed = load.failures.length > 0 || (exit !== null && exit.code !== 0);
+const failed = load.failures.length > 0 || load.ok === 0 || (exit !== null && exit.code !== 0);
 process.exitCode = failed ? 1 : 0;
