@@ -2,6 +2,7 @@
 import { callSync } from './async-call';
 import { native } from './binding';
 import { describe, ErrorCodes, rangeError, typeError } from './errors';
+import { checkOptionNames } from './validate';
 
 export interface BackendInfo {
   /**
@@ -99,17 +100,24 @@ export interface QueueLimits {
  * Bounds the async calls in flight in the whole process (worker_threads included). A call beyond
  * the bound rejects at once with Conv1x1Error ERR_QUEUE_FULL, before it allocates anything; calls
  * already admitted are unaffected. Also set by CONV1X1_MAX_QUEUED_CALLS and CONV1X1_MAX_QUEUED_BYTES.
+ * A limit left out keeps its value. Throws TypeError ERR_INVALID_ARG_TYPE for a `limits` that is not
+ * an object or a limit that is not a number, TypeError ERR_UNKNOWN_OPTION for another key, and
+ * RangeError ERR_OUT_OF_RANGE for a limit that is not a positive safe integer.
  */
 export function setQueueLimits(limits: QueueLimits): void {
   callSync(() => {
-    if (limits === null || typeof limits !== 'object') {
+    if (limits === null || typeof limits !== 'object' || Array.isArray(limits)) {
       throw typeError(ErrorCodes.INVALID_ARG_TYPE, `limits must be an object but received ${describe(limits)}`);
     }
+    checkOptionNames(limits, ['calls', 'bytes'], 'limits');
     const current = backend().queue;
     const read = (name: 'calls' | 'bytes', fallback: number): number => {
       const value = limits[name];
       if (value === undefined) return fallback;
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+      if (typeof value !== 'number') {
+        throw typeError(ErrorCodes.INVALID_ARG_TYPE, `limits.${name} must be a positive integer but received ${describe(value)}`);
+      }
+      if (!Number.isSafeInteger(value) || value < 1) {
         throw rangeError(ErrorCodes.OUT_OF_RANGE, `limits.${name} must be a positive integer but received ${describe(value)}`);
       }
       return value;

@@ -1,15 +1,19 @@
 // Load and leak soak (notes/reliability.md section c): mixed sync and async calls through every entry
 // point with at most --in-flight async calls at once, periodic gc() and memory samples, a float64 check
-// of a few output elements on every 1000th call, then a burst of concurrent async calls.
+// of a few output elements on every 1000th call, then a burst of concurrent async calls against the
+// process-wide bound on async calls in flight (setQueueLimits): each burst call must either resolve
+// with a correct result or reject with ERR_QUEUE_FULL.
 //
 //   node --expose-gc scripts/soak.mjs [--calls N] [--seconds S] [--only REGEX] [--burst N] [--in-flight N]
 //
 // Fails (exit 1) on a wrong result, an error, RSS growth after warm-up over 64 MB, arrayBuffers growth
-// over 16 MB, or a burst peak RSS over 1.5 GB. MB here is 2^20 bytes. --only runs the call kinds whose
+// over 16 MB, a burst call with any other outcome than a correct result or ERR_QUEUE_FULL, fewer burst
+// calls served than the queue's bound admits, calls still counted in the queue after the burst, or a
+// burst peak RSS over 1.5 GB. MB here is 2^20 bytes. --only runs the call kinds whose
 // names match (the names are printed at the start), to find which one grows.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { Conv1x1, DepthwiseConv2d, GlobalAvgPool, Linear, Sequential, Tensor, backend, conv1x1, conv1x1Async } from '../dist/index.js';
+import { Conv1x1, Conv1x1Error, DepthwiseConv2d, GlobalAvgPool, Linear, Sequential, Tensor, backend, conv1x1, conv1x1Async } from '../dist/index.js';
 import { convAll, convElement, depthwiseAll, depthwiseElement, outSize, prng, random } from './soak-reference.mjs';
 
 const RSS_BOUND_MB = 64;
@@ -284,6 +288,9 @@ function rssSlope(samples) {
 }
 
 // ---- the burst: every call launched at once; distinct inputs so that mixed-up results show ----
+// Launched in one synchronous loop, so that no call settles before the last is launched: the queue's
+// bound (backend().queue: maxCalls, maxBytes) admits a fixed number of them and refuses the rest with
+// ERR_QUEUE_FULL before allocating anything for them.
 
 async function burst(count) {
   const [C, H, W, O] = [16, 8, 8, 16];
@@ -294,28 +301,37 @@ async function burst(count) {
   const track = () => { const s = sample(); peak = { rss: Math.max(peak.rss, s.rss), ab: Math.max(peak.ab, s.ab) }; };
   const timer = setInterval(track, 5);
   const rnd = prng(2);
-  let wrong = null, resolved = 0;
+  const limits = backend().queue;
+  // What the functional call holds in the queue: its input and weight snapshots and its output.
+  const callBytes = (C * H * W + O * C + O * H * W) * 4;
+  const admitted = Math.min(count, limits.maxCalls, Math.max(1, Math.floor(limits.maxBytes / callBytes)));
+  let wrong = null, served = 0, queueFull = 0, other = null, peakQueue = 0;
   const started = performance.now();
   const pending = [];
   for (let i = 0; i < count; i++) {
     pending.push(conv1x1Async(new Tensor(inputFor(i), [1, C, H, W]), w, { bias }).then((r) => {
-      if (++resolved % 250 === 0) track();
+      if (++served % 250 === 0) track();
       if (wrong) return;
       const x = inputFor(i);
       wrong = checkElements(`burst call ${i}`, r, [1, O, H, W], 4, rnd,
         (j) => convElement(convSpec({ layout: 'nchw', N: 1, C, H, W, O }), x, w.data, bias, j));
+    }, (e) => {
+      if (e instanceof Conv1x1Error && e.code === 'ERR_QUEUE_FULL') queueFull++;
+      else other ??= e;
     }));
+    if ((i & 255) === 0) peakQueue = Math.max(peakQueue, backend().queue.calls);
   }
+  peakQueue = Math.max(peakQueue, backend().queue.calls);
   track();
   const launchedMs = performance.now() - started;
-  const outcomes = await Promise.allSettled(pending);
+  await Promise.all(pending);
   const seconds = (performance.now() - started) / 1000;
   clearInterval(timer);
   track();
-  const rejected = outcomes.find((o) => o.status === 'rejected');
   pending.length = 0;
+  const queueAfter = backend().queue;
   const after = await settledSample();
-  return { count, resolved, rejected: rejected?.reason, wrong, before, peak, after, seconds, launchedMs };
+  return { count, served, queueFull, other, wrong, admitted, limits, peakQueue, queueAfter, before, peak, after, seconds, launchedMs };
 }
 
 // ---- main ----
@@ -343,10 +359,15 @@ let burstResult = null;
 if (!failure && burstCalls > 0) {
   const r = (burstResult = await burst(burstCalls));
   console.log(`  burst: ${r.count} conv1x1Async calls launched in ${r.launchedMs.toFixed(0)} ms, all settled in ${r.seconds.toFixed(2)} s (${Math.round(r.count / r.seconds)} calls/s)`);
+  console.log(`  burst queue: ${r.served} served, ${r.queueFull} refused with ERR_QUEUE_FULL (limits ${r.limits.maxCalls} calls, ${mb(r.limits.maxBytes)} MB: ` +
+    `${r.admitted} admitted at once); peak ${r.peakQueue} in flight, ${r.queueAfter.calls} after`);
   console.log(`  burst rss:          before ${mb(r.before.rss)} MB, peak ${mb(r.peak.rss)} MB (bound ${BURST_RSS_BOUND_MB}), after gc ${mb(r.after.rss)} MB`);
   console.log(`  burst arrayBuffers: before ${mb(r.before.ab)} MB, peak ${mb(r.peak.ab)} MB, after gc ${mb(r.after.ab)} MB`);
-  if (r.rejected) fail(`burst: a call rejected: ${r.rejected?.code ?? ''} ${r.rejected?.stack ?? r.rejected}`);
-  else if (r.resolved !== r.count) fail(`burst: ${r.resolved} of ${r.count} calls resolved`);
+  if (r.other) fail(`burst: a call rejected with something else than ERR_QUEUE_FULL: ${r.other?.code ?? ''} ${r.other?.stack ?? r.other}`);
+  else if (r.served + r.queueFull !== r.count) fail(`burst: ${r.served} served + ${r.queueFull} refused of ${r.count} calls`);
+  if (r.served < r.admitted) fail(`burst: ${r.served} calls served, fewer than the ${r.admitted} the queue's bound admits`);
+  if (r.peakQueue > r.limits.maxCalls) fail(`burst: ${r.peakQueue} calls in flight, over the bound of ${r.limits.maxCalls}`);
+  if (r.queueAfter.calls !== 0 || r.queueAfter.bytes !== 0) fail(`burst: the queue still counts ${r.queueAfter.calls} calls, ${r.queueAfter.bytes} bytes after every call settled`);
   if (r.wrong) fail(`burst: ${r.wrong}`);
   if (r.peak.rss > BURST_RSS_BOUND_MB * MB) fail(`burst: peak rss ${mb(r.peak.rss)} MB (bound ${BURST_RSS_BOUND_MB} MB)`);
 }
@@ -355,6 +376,8 @@ if (failure) {
   console.error(`soak: FAILED: ${failure}`);
   process.exit(1);
 }
-const burstText = burstResult ? `, burst peak RSS ${mb(burstResult.peak.rss)} MB (bound ${BURST_RSS_BOUND_MB})` : ', no burst';
+const burstText = burstResult
+  ? `, burst of ${burstResult.count}: ${burstResult.served} served, ${burstResult.queueFull} ERR_QUEUE_FULL, peak RSS ${mb(burstResult.peak.rss)} MB (bound ${BURST_RSS_BOUND_MB})`
+  : ', no burst';
 console.log(`soak: ${s.calls} calls in ${s.seconds.toFixed(1)} s, rss ${signedMb(rssGrowth)} MB after warm-up (bound ${RSS_BOUND_MB}), ` +
   `arrayBuffers ${signedMb(abGrowth)} MB${burstText}`);

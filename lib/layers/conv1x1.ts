@@ -193,7 +193,8 @@ export class Conv1x1 implements Layer {
   }
 
   #runAsync(input: TensorLike, out: TensorLike | null | undefined, privacy: Privacy): Promise<Tensor> {
-    return callAsync(() => this.#lifetime.track(async () => {
+    return this.#lifetime.track(() => callAsync(async () => {
+      this.#lifetime.checkOpen();
       const { x, outData } = this.#prepare(input, out);
       const outputCount = elementCount(x.outputShape, 'output shape');
       checkQueueRoom(x.data.length + outputCount);

@@ -259,7 +259,8 @@ export class DepthwiseConv2d implements Layer {
   }
 
   #runAsync(input: TensorLike, out: TensorLike | null | undefined, privacy: Privacy): Promise<Tensor> {
-    return callAsync(() => this.#lifetime.track(async () => {
+    return this.#lifetime.track(() => callAsync(async () => {
+      this.#lifetime.checkOpen();
       const x = this.#prepare(input, out);
       const outputCount = elementCount(x.outputShape, 'output shape');
       checkQueueRoom(x.data.length + outputCount);

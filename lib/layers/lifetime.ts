@@ -1,6 +1,9 @@
 // close() for layers that hold native weights: new calls are refused with ERR_CLOSED, calls already
 // in flight finish normally, and close() resolves once they have all settled. The native weights
-// are released at close (in-flight calls keep their own reference until they end).
+// are released at close (in-flight calls keep their own reference until they end). Layers made of
+// other layers (Sequential, Residual, SeparableConv2d, Linear) refuse new calls at close too, but
+// close their parts only once their own calls have settled: a running call may still have parts to
+// go through.
 import { Conv1x1Error, ErrorCodes } from '../errors';
 
 export class Lifetime {
@@ -21,15 +24,33 @@ export class Lifetime {
     }
   }
 
-  /** Counts an async call as in flight until it settles; checks the layer is open first. */
-  async track<T>(run: () => Promise<T>): Promise<T> {
-    this.checkOpen();
+  /**
+   * Counts the async call that `start` makes as in flight until it settles. The promise returned
+   * settles with it, and only then is the call counted out: the caller's reactions to the call are
+   * queued before close()'s, so close() resolves after the caller has seen every call it waited for.
+   * (No handler is attached to the returned promise, so a rejection nobody handles is still
+   * reported.) `start` calls checkOpen() itself, inside callAsync, so that ERR_CLOSED rejects (never
+   * throws) and keeps the caller's stack.
+   */
+  track<T>(start: () => Promise<T>): Promise<T> {
+    const call = start();
     this.#inFlight++;
-    try {
-      return await run();
-    } finally {
-      if (--this.#inFlight === 0) for (const resolve of this.#drained.splice(0)) resolve();
-    }
+    return new Promise<T>((resolve, reject) => {
+      call.then(
+        (value) => {
+          resolve(value);
+          this.#settled();
+        },
+        (error: unknown) => {
+          reject(error);
+          this.#settled();
+        },
+      );
+    });
+  }
+
+  #settled(): void {
+    if (--this.#inFlight === 0) for (const resolve of this.#drained.splice(0)) resolve();
   }
 
   /** Marks the layer closed, runs `release` once, and resolves when no call is in flight. */
@@ -38,6 +59,19 @@ export class Lifetime {
       this.#closed = true;
       release();
     }
+    return this.#whenDrained();
+  }
+
+  /**
+   * For a layer made of others: marks it closed, and once none of its own calls is in flight closes
+   * its parts (`closeParts`, which must be harmless to run twice); resolves when that has finished.
+   */
+  closeThen(closeParts: () => Promise<void>): Promise<void> {
+    this.#closed = true;
+    return this.#whenDrained().then(closeParts);
+  }
+
+  #whenDrained(): Promise<void> {
     if (this.#inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.#drained.push(resolve));
   }

@@ -8,6 +8,7 @@ import { Conv1x1 } from './conv1x1';
 import { readBatchNormWeights, type FromWeightsBatchNorm, type TensorSource } from '../model/tensor-source';
 import { fuseBatchNorm } from './batchnorm';
 import { foldableWeights, forwardAsyncWith, type FoldableWeights, type Layer, type Privacy } from './layer';
+import { Lifetime } from './lifetime';
 
 export interface LinearFromWeightsOptions extends FromWeightsBatchNorm {
   activation?: Activation;
@@ -32,6 +33,7 @@ export class Linear implements Layer {
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly #conv: Conv1x1;
+  readonly #lifetime = new Lifetime('Linear');
 
   constructor(options: LinearOptions) {
     const opts = readOptionsObject(options, 'Linear options');
@@ -83,21 +85,27 @@ export class Linear implements Layer {
   }
 
   forward(input: TensorLike, out?: TensorLike | null): Tensor {
+    this.#lifetime.checkOpen();
     return this.#reshapeResult(this.#conv.forward(this.#asImageTensor(input), this.#asImageOut(input, out)));
   }
 
-  async forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
-    return this.#reshapeResult(await this.#conv.forwardAsync(this.#asImageTensor(input), this.#asImageOut(input, out)));
+  forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
+    return this.#lifetime.track(() => this.#runAsync(input, out ?? null, { input: false, out: false }));
   }
 
-  async [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
+  [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
+    return this.#lifetime.track(() => this.#runAsync(input, out, privacy));
+  }
+
+  async #runAsync(input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
+    this.#lifetime.checkOpen();
     const images = this.#asImageTensor(input);
     return this.#reshapeResult(await this.#conv[forwardAsyncWith](images, this.#asImageOut(input, out), privacy));
   }
 
-  /** Releases the native weights; see Conv1x1.close(). */
+  /** Releases the native weights once the calls in flight have settled; see Conv1x1.close(). */
   close(): Promise<void> {
-    return this.#conv.close();
+    return this.#lifetime.closeThen(() => this.#conv.close());
   }
 
   flops(inputShape: readonly number[]): number {

@@ -5,6 +5,7 @@ import { Conv1x1Error, ErrorCodes, shapeError } from '../errors';
 import { readTensor, sharesMemory, type Tensor, type TensorLike } from '../tensor';
 import { ACTIVATIONS, checkOptionNames, readChoice, readFiniteNumber, readOptionsObject, type Activation } from '../validate';
 import { closeAll, forwardAsyncOf, forwardAsyncWith, type Layer, type Privacy } from './layer';
+import { Lifetime } from './lifetime';
 
 export interface ResidualOptions {
   /** Applied after the add (ResNet: 'relu'; MobileNetV2: 'none', the default). */
@@ -17,6 +18,7 @@ export class Residual implements Layer {
   readonly block: Layer;
   readonly activation: Activation;
   readonly #activate: (x: number) => number;
+  readonly #lifetime = new Lifetime('Residual');
 
   constructor(block: Layer, options?: ResidualOptions) {
     if (!block || typeof (block as Layer).forward !== 'function' || typeof (block as Layer).outputShape !== 'function') {
@@ -41,6 +43,7 @@ export class Residual implements Layer {
   }
 
   forward(input: TensorLike, out?: TensorLike | null): Tensor {
+    this.#lifetime.checkOpen();
     const x = readTensor(input, 'input');
     this.outputShape(x.shape);
     this.#checkOut(x.data, out);
@@ -55,10 +58,15 @@ export class Residual implements Layer {
   }
 
   forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
-    return this[forwardAsyncWith](input, out ?? null, { input: false, out: false });
+    return this.#lifetime.track(() => this.#runAsync(input, out ?? null, { input: false, out: false }));
   }
 
-  async [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
+  [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
+    return this.#lifetime.track(() => this.#runAsync(input, out, privacy));
+  }
+
+  async #runAsync(input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
+    this.#lifetime.checkOpen();
     const x = readTensor(input, 'input');
     this.outputShape(x.shape);
     this.#checkOut(x.data, out);
@@ -67,9 +75,12 @@ export class Residual implements Layer {
     return this.#add(await forwardAsyncOf(this.block, x, out, privacy), skip);
   }
 
-  /** Closes the block (when it can be closed); see Conv1x1.close(). */
+  /**
+   * Refuses new calls (ERR_CLOSED), then closes the block (when it can be closed) once the calls in
+   * flight have settled; see Conv1x1.close().
+   */
   close(): Promise<void> {
-    return closeAll([this.block]);
+    return this.#lifetime.closeThen(() => closeAll([this.block]));
   }
 
   flops(inputShape: readonly number[]): number {

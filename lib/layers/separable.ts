@@ -5,7 +5,8 @@ import { checkOptionNames, readInteger, readOptionsObject, type Activation } fro
 import type { Tensor, TensorLike } from '../tensor';
 import { Conv1x1 } from './conv1x1';
 import { DepthwiseConv2d } from './depthwise';
-import { closeAll, forwardAsyncWith, type Layer, type Privacy } from './layer';
+import { forwardAsyncWith, type Layer, type Privacy } from './layer';
+import { Lifetime } from './lifetime';
 import { Sequential } from './sequential';
 
 export interface SeparableConv2dOptions {
@@ -38,6 +39,7 @@ export class SeparableConv2d implements Layer {
   readonly depthwise: DepthwiseConv2d;
   readonly pointwise: Conv1x1;
   readonly #both: Sequential;
+  readonly #lifetime = new Lifetime('SeparableConv2d');
 
   constructor(options: SeparableConv2dOptions) {
     const opts = readOptionsObject(options, 'SeparableConv2d options') as Partial<SeparableConv2dOptions>;
@@ -71,20 +73,30 @@ export class SeparableConv2d implements Layer {
   }
 
   forward(input: TensorLike, out?: TensorLike | null): Tensor {
+    this.#lifetime.checkOpen();
     return this.#both.forward(input, out);
   }
 
   forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
-    return this.#both.forwardAsync(input, out);
+    return this.#lifetime.track(async () => {
+      this.#lifetime.checkOpen();
+      return this.#both.forwardAsync(input, out);
+    });
   }
 
   [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
-    return this.#both[forwardAsyncWith](input, out, privacy);
+    return this.#lifetime.track(async () => {
+      this.#lifetime.checkOpen();
+      return this.#both[forwardAsyncWith](input, out, privacy);
+    });
   }
 
-  /** Releases both convolutions' native weights; see Conv1x1.close(). */
+  /**
+   * Refuses new calls (ERR_CLOSED), then releases both convolutions' native weights once the calls
+   * in flight have settled; see Conv1x1.close().
+   */
   close(): Promise<void> {
-    return closeAll([this.depthwise, this.pointwise]);
+    return this.#lifetime.closeThen(() => this.#both.close());
   }
 
   flops(inputShape: readonly number[]): number {

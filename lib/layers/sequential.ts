@@ -5,6 +5,7 @@ import { callAsync, callSync, checkQueueRoom } from '../async-call';
 import { shapeError } from '../errors';
 import { allocateFloats, readTensor, Tensor, type TensorLike } from '../tensor';
 import { closeAll, forwardAsyncOf, forwardAsyncWith, type Layer, type Privacy } from './layer';
+import { Lifetime } from './lifetime';
 
 /** Sets of intermediate buffers kept per input shape for async calls (more are made when needed). */
 const MAX_IDLE_SETS = 4;
@@ -37,6 +38,7 @@ export class Sequential implements Layer {
   readonly kind = 'Sequential';
   readonly layers: readonly Layer[];
   readonly #plans = new Map<string, Plan>();
+  readonly #lifetime = new Lifetime('Sequential');
 
   constructor(layers: readonly Layer[]) {
     if (!Array.isArray(layers) || layers.length === 0) {
@@ -55,9 +57,15 @@ export class Sequential implements Layer {
     return [...shapes[shapes.length - 1]];
   }
 
-  /** Closes every layer that can be closed; see Conv1x1.close(). */
+  /**
+   * Refuses new calls (ERR_CLOSED), then, once the calls in flight have gone through all their
+   * layers, closes every layer that can be closed and drops the kept buffers; see Conv1x1.close().
+   */
   close(): Promise<void> {
-    return closeAll(this.layers);
+    return this.#lifetime.closeThen(async () => {
+      await closeAll(this.layers);
+      this.#plans.clear();
+    });
   }
 
   flops(inputShape: readonly number[]): number {
@@ -67,6 +75,7 @@ export class Sequential implements Layer {
 
   forward(input: TensorLike, out?: TensorLike | null): Tensor {
     return callSync(() => {
+      this.#lifetime.checkOpen();
       const x = readTensor(input, 'input');
       const plan = this.#plan(x.shape);
       plan.syncSet ??= this.#allocateSet(plan);
@@ -80,13 +89,18 @@ export class Sequential implements Layer {
   }
 
   forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
-    return callAsync(() => this[forwardAsyncWith](input, out ?? null, { input: false, out: false }));
+    return this.#lifetime.track(() => callAsync(() => this.#runAsync(input, out ?? null, { input: false, out: false })));
+  }
+
+  [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
+    return this.#lifetime.track(() => this.#runAsync(input, out, privacy));
   }
 
   // The input is snapshotted into this call's own buffer when it is the caller's (as every async call
   // snapshots), and each layer writes into another of the call's buffers: all of them are private,
   // so no layer snapshots or copies again.
-  async [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
+  async #runAsync(input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
+    this.#lifetime.checkOpen();
     const x = readTensor(input, 'input');
     const plan = this.#plan(x.shape);
     // A call's buffers are allocated here, before its first layer is admitted: refuse it first

@@ -77,8 +77,10 @@ Napi::Value PreparedConv::run_async(const Napi::CallbackInfo& info) {
     CallBuffers buffers = read_call_buffers(info, 3, 4, plan, FloatView{}, FloatView{});
     BackendRegistry::instance().active();  // a backend that failed to load rejects now
     const bool input_private = read_flag(info, 6), out_private = read_flag(info, 5);
+    // Counted: the input snapshot (none when the input is private) and the result, whether the
+    // worker writes a private `out` in place or a native buffer copied into `out` at the end.
     QueueTicket ticket = admit_async_call(env, input_private ? 0 : plan.input_elements,
-                                          out_private ? 0 : plan.output_elements);
+                                          plan.output_elements);
     auto input = std::make_unique<AsyncInput>(buffers, input_private);
     auto* worker = new ConvWorker(env, &addon_state(env).scheduler, std::move(ticket), bind_conv(plan, weights_),
                                   plan.output_elements, std::move(input), buffers.out_array,

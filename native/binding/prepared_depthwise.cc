@@ -99,8 +99,10 @@ Napi::Value PreparedDepthwise::run_async(const Napi::CallbackInfo& info) {
     CallBuffers buffers = read_call_buffers(info, 3, 4, plan.input_elements, plan.output_elements,
                                             FloatView{}, FloatView{});
     const bool input_private = read_flag(info, 6), out_private = read_flag(info, 5);
+    // Counted: the input snapshot (none when the input is private) and the result, whether the
+    // worker writes a private `out` in place or a native buffer copied into `out` at the end.
     QueueTicket ticket = admit_async_call(env, input_private ? 0 : plan.input_elements,
-                                          out_private ? 0 : plan.output_elements);
+                                          plan.output_elements);
     auto input = std::make_unique<AsyncInput>(buffers, input_private);
     const int64_t output_elements = plan.output_elements;
     std::shared_ptr<const DepthwiseWeights> weights = weights_;
