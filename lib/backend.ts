@@ -110,7 +110,6 @@ export function setQueueLimits(limits: QueueLimits): void {
       throw typeError(ErrorCodes.INVALID_ARG_TYPE, `limits must be an object but received ${describe(limits)}`);
     }
     checkOptionNames(limits, ['calls', 'bytes'], 'limits');
-    const current = backend().queue;
     const read = (name: 'calls' | 'bytes', fallback: number): number => {
       const value = limits[name];
       if (value === undefined) return fallback;
@@ -122,6 +121,7 @@ export function setQueueLimits(limits: QueueLimits): void {
       }
       return value;
     };
-    native.setQueueLimits(read('calls', current.maxCalls), read('bytes', current.maxBytes));
+    // 0 keeps a limit as it is (read natively: backend() would throw when a BLAS failed to load).
+    native.setQueueLimits(read('calls', 0), read('bytes', 0));
   });
 }

@@ -79,13 +79,15 @@ Napi::Value queue_has_room(const Napi::CallbackInfo& info) {
   });
 }
 
-// setQueueLimits(calls, bytes): positive integers, checked by the facade and again here.
+// setQueueLimits(calls, bytes): positive integers, or 0 to keep that limit (checked by the facade).
 Napi::Value set_queue_limits(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    QueueLimits limits;
-    limits.calls = read_size_value(info[0], "calls", 1);
-    limits.bytes = read_size_value(info[1], "bytes", 1);
+    QueueLimits limits = QueueBudget::instance().limits();
+    const int64_t calls = read_size_value(info[0], "calls", 0);
+    const int64_t bytes = read_size_value(info[1], "bytes", 0);
+    if (calls > 0) limits.calls = calls;
+    if (bytes > 0) limits.bytes = bytes;
     QueueBudget::instance().set_limits(limits);
     return env.Undefined();
   });
