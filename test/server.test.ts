@@ -310,6 +310,10 @@ describe('metrics', () => {
     expect(metricValue(text, 'conv1x1_model_calls_running')).toBe(0);
     expect(metricValue(text, 'conv1x1_model_calls_waiting')).toBe(0);
     expect(metricValue(text, 'conv1x1_model_calls_limit')).toBe(backend().maxConcurrentCalls);
+    // Every answered feature request made one model call; refused ones made none.
+    expect(metricValue(text, 'conv1x1_model_call_duration_seconds_count')).toBe(
+      metricValue(text, 'conv1x1_http_requests_total{route="/v1/features",status="200"}'));
+    expect(metricValue(text, 'conv1x1_model_call_duration_seconds_sum')).toBeGreaterThan(0);
     expect(metricValue(text, 'conv1x1_inputs_total')).toBeGreaterThanOrEqual(3);
     const info = backend();
     expect(text).toContain(`conv1x1_backend_info{name="${info.name}",kernels="${info.kernels}",simd="${info.simd}",selection="${info.selection}",threads="${info.threads}",`);

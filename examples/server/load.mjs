@@ -166,7 +166,7 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-async function runLoad(url, reference) {
+async function runLoad(url, reference, afterWarmup) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const target = new URL('/v1/features', url).toString();
   const refused = new Map();  // status -> count, for the designed 429/503
@@ -201,6 +201,7 @@ async function runLoad(url, reference) {
     for (let i = worker; i < warmup; i += concurrency) await one(false);
   }));
 
+  const before = await afterWarmup();
   started = performance.now();
   deadline = started + durationMs;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -212,7 +213,7 @@ async function runLoad(url, reference) {
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  return { sent, ok, refused, failures, seconds, latencies };
+  return { sent, ok, refused, failures, seconds, latencies, before };
 }
 
 async function scrape(url) {
@@ -227,6 +228,8 @@ async function scrape(url) {
     loopP99Ms: value('conv1x1_event_loop_delay_seconds\\{quantile="0\\.99"\\}') * 1000,
     loopMaxMs: value('conv1x1_event_loop_delay_seconds\\{quantile="1"\\}') * 1000,
     modelCalls: value('conv1x1_model_calls_limit'),
+    modelCallCount: value('conv1x1_model_call_duration_seconds_count'),
+    modelCallSeconds: value('conv1x1_model_call_duration_seconds_sum'),
     backend: /^conv1x1_backend_info\{(.*)\} 1$/m.exec(text)?.[1] ?? 'unknown',
   };
 }
@@ -269,7 +272,7 @@ const mib = body.length / 2 ** 20;
 console.log(`load: ${requests} requests (at most ${durationMs / 1000} s) at concurrency ${concurrency}, batch [${shape.join(', ')}] ` +
   `as ${args.format} (${mib.toFixed(1)} MiB), answers as ${args.accept}, to ${url}${server ? ' (started here)' : ''}`);
 
-const load = await runLoad(url, reference);
+const load = await runLoad(url, reference, () => scrape(url));
 const metrics = await scrape(url);
 const exit = server ? await server.stop() : null;
 
@@ -280,17 +283,22 @@ console.log(`server backend: ${metrics.backend}`);
 console.log(`server: ${load.ok} ok in ${load.seconds.toFixed(2)} s: ${rps.toFixed(1)} requests/s, ${inputsPerSecond.toFixed(1)} inputs/s; ` +
   `latency p50 ${percentile(load.latencies, 50).toFixed(1)} ms, p99 ${percentile(load.latencies, 99).toFixed(1)} ms; ` +
   `event-loop delay p99 ${metrics.loopP99Ms.toFixed(2)} ms (max ${metrics.loopMaxMs.toFixed(2)} ms)`);
+const calls = metrics.modelCallCount - load.before.modelCallCount;
+const callSeconds = metrics.modelCallSeconds - load.before.modelCallSeconds;
+console.log(`server model calls: ${calls}, mean ${((1000 * callSeconds) / calls).toFixed(1)} ms per batch, ` +
+  `running ${((100 * callSeconds) / (load.seconds * metrics.modelCalls)).toFixed(1)}% of the time (${metrics.modelCalls} at once)`);
 console.log(`refused (designed): ${refusedCount}${refusedCount ? ` (${[...load.refused].map(([s, n]) => `${n}× ${s}`).join(', ')})` : ''}; ` +
   `other failures: ${load.failures.length}`);
 for (const failure of [...new Set(load.failures)].slice(0, 5)) console.log(`  failure: ${failure}`);
 if (exit) console.log(`server stopped on SIGTERM with exit code ${exit.code ?? exit.signal}`);
 
 if (!args['no-baseline']) {
-  const calls = Number.isInteger(metrics.modelCalls) ? metrics.modelCalls : backend().maxConcurrentCalls;
-  const base = await inProcess(model, Math.max(20, load.ok), calls);
+  const atOnce = Number.isInteger(metrics.modelCalls) ? metrics.modelCalls : backend().maxConcurrentCalls;
+  const base = await inProcess(model, Math.max(20, load.ok), atOnce);
   const info = backend();
   console.log(`in-process, no HTTP (same model, batches and threads: backend ${info.name}, ${info.threads} thread(s) per call): ` +
-    `forwardAsync, ${calls} call(s) at once as the server runs them: ${base.asyncInputsPerSecond.toFixed(1)} inputs/s; ` +
+    `forwardAsync, ${atOnce} call(s) at once as the server runs them: ${base.asyncInputsPerSecond.toFixed(1)} inputs/s ` +
+    `(${((1000 * batch * atOnce) / base.asyncInputsPerSecond).toFixed(1)} ms per batch); ` +
     `sync forward: ${base.syncInputsPerSecond.toFixed(1)} inputs/s`);
   console.log(`server / in-process: ${(inputsPerSecond / base.asyncInputsPerSecond).toFixed(3)} of forwardAsync, ` +
     `${(inputsPerSecond / base.syncInputsPerSecond).toFixed(3)} of sync forward`);

@@ -1,6 +1,6 @@
 // Prometheus text exposition (format 0.0.4) of what an operator needs to see the service saturate:
-// answers by route and status, error codes, latency, in-flight requests, the library's async queue,
-// event-loop delay and the backend in use.
+// answers by route and status, error codes, latency, in-flight requests, the model's calls and queue,
+// the library's async queue, event-loop delay and the backend in use.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 import { backend } from 'conv1x1';
@@ -12,10 +12,30 @@ const LOOP_RESOLUTION_MS = 10;
 /** The event-loop quantiles cover the last 30 to 60 s: a load spike shows, and later fades. */
 const LOOP_WINDOW_MS = 60_000;
 
-interface Histogram {
-  counts: number[];  // per bucket, not cumulative; the last is +Inf
-  sum: number;
-  count: number;
+class Histogram {
+  readonly counts = new Array<number>(BUCKETS.length + 1).fill(0);  // per bucket; the last is +Inf
+  sum = 0;
+  count = 0;
+
+  observe(seconds: number): void {
+    const bucket = BUCKETS.findIndex((le) => seconds <= le);
+    this.counts[bucket < 0 ? BUCKETS.length : bucket]++;
+    this.sum += seconds;
+    this.count++;
+  }
+
+  render(name: string, extra: Record<string, string>): string[] {
+    const lines: string[] = [];
+    let cumulative = 0;
+    BUCKETS.forEach((le, i) => {
+      cumulative += this.counts[i];
+      lines.push(`${name}_bucket${labels({ ...extra, le })} ${cumulative}`);
+    });
+    lines.push(`${name}_bucket${labels({ ...extra, le: '+Inf' })} ${this.count}`);
+    lines.push(`${name}_sum${labels(extra)} ${this.sum}`);
+    lines.push(`${name}_count${labels(extra)} ${this.count}`);
+    return lines;
+  }
 }
 
 function escapeLabel(value: string): string {
@@ -68,6 +88,7 @@ export class Metrics {
   readonly #requests = new Map<string, number>();  // key: route + '\0' + status
   readonly #errors = new Map<string, number>();
   readonly #latency = new Map<string, Histogram>();
+  readonly #modelCalls = new Histogram();
   readonly #loop = new LoopDelay();
   #inputs = 0;
 
@@ -77,13 +98,15 @@ export class Metrics {
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
     let histogram = this.#latency.get(route);
     if (!histogram) {
-      histogram = { counts: new Array<number>(BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
+      histogram = new Histogram();
       this.#latency.set(route, histogram);
     }
-    const bucket = BUCKETS.findIndex((le) => seconds <= le);
-    histogram.counts[bucket < 0 ? BUCKETS.length : bucket]++;
-    histogram.sum += seconds;
-    histogram.count++;
+    histogram.observe(seconds);
+  }
+
+  /** One model call (forwardAsync), from its start to its result. */
+  modelCall(seconds: number): void {
+    this.#modelCalls.observe(seconds);
   }
 
   error(code: string): void {
@@ -111,16 +134,10 @@ export class Metrics {
     for (const [code, value] of this.#errors) lines.push(`conv1x1_http_errors_total${labels({ code })} ${value}`);
 
     family('conv1x1_http_request_duration_seconds', 'histogram', 'Time from the request to the end of its answer, by route.');
-    for (const [route, histogram] of this.#latency) {
-      let cumulative = 0;
-      BUCKETS.forEach((le, i) => {
-        cumulative += histogram.counts[i];
-        lines.push(`conv1x1_http_request_duration_seconds_bucket${labels({ route, le })} ${cumulative}`);
-      });
-      lines.push(`conv1x1_http_request_duration_seconds_bucket${labels({ route, le: '+Inf' })} ${histogram.count}`);
-      lines.push(`conv1x1_http_request_duration_seconds_sum${labels({ route })} ${histogram.sum}`);
-      lines.push(`conv1x1_http_request_duration_seconds_count${labels({ route })} ${histogram.count}`);
-    }
+    for (const [route, histogram] of this.#latency) lines.push(...histogram.render('conv1x1_http_request_duration_seconds', { route }));
+    family('conv1x1_model_call_duration_seconds', 'histogram',
+      'Time of one model call (forwardAsync of a request\'s batch), without its wait for a turn.');
+    lines.push(...this.#modelCalls.render('conv1x1_model_call_duration_seconds', {}));
 
     family('conv1x1_inputs_total', 'counter', 'Inputs (batch items) run through the model.');
     lines.push(`conv1x1_inputs_total ${this.#inputs}`);

@@ -81,7 +81,7 @@ export function createService(options: ServiceOptions): Service {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const metrics = new Metrics();
   const admission = new Admission(options.maxInFlight);
-  const runner = new ModelRunner(options.model, options.modelConcurrency);
+  const runner = new ModelRunner(options.model, options.modelConcurrency, (seconds) => metrics.modelCall(seconds));
   const featureContext = {
     model: options.model,
     runner,
