@@ -261,12 +261,17 @@ void NumericsSuite::sweep_cache_blocks_and_threads() {
   };
   int counter = 0;
   // Gathered panels large enough (≥ 64 Ki floats) to be copied by several threads: strided, and
-  // strided with a padding border, over a batch of two.
+  // strided with a padding border, over a batch of two. With 300 input channels the packed pixel
+  // tiles gather a strided input in several column blocks per image.
+  struct Gathered {
+    int64_t in_channels, pad;
+  };
   for (Layout layout : {Layout::NCHW, Layout::NHWC}) {
-    for (int64_t pad : {0, 1}) {
+    for (const Gathered& gathered : {Gathered{40, 0}, Gathered{40, 1}, Gathered{300, 0}}) {
+      const int64_t pad = gathered.pad;
       ConvParams p;
       p.batch = 2;
-      p.in_channels = 40;
+      p.in_channels = gathered.in_channels;
       p.out_channels = 24;
       p.height = 61;
       p.width = 70;
