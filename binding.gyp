@@ -35,7 +35,6 @@
     # last and wins over the kernels' -O3. Linker flags too, or the link fails (node-gyp#2136).
     "target_conditions": [
       ["sanitize==1", {
-        "defines": ["CONV1X1_CHECK_CONTRACTS"],
         "cflags": ["<@(sanitize_flags)"],
         "cflags_cc": ["<@(sanitize_flags)"],
         "ldflags": ["<@(sanitize_flags)"]

@@ -12,6 +12,7 @@
 #include "../core/conv_params.h"
 #include "../core/depthwise.h"
 #include "../gemm/builtin_backend.h"
+#include "../kernels/pointwise.h"
 #include "../platform/cpu_features.h"
 
 namespace conv1x1 {
@@ -28,6 +29,18 @@ inline void trace(const std::string& what) {
   std::fflush(stderr);
   __builtin_trap();
 }
+
+}  // namespace fuzz
+
+// A kernel contract that does not hold is a finding like any other: libFuzzer keeps the input.
+namespace kernels {
+[[noreturn]] void contract_violated(const char* condition, const char* file, int line) {
+  fuzz::fail(std::string("kernel contract ") + condition + " does not hold at " + file + ":" +
+             std::to_string(line));
+}
+}  // namespace kernels
+
+namespace fuzz {
 
 // Values in [−limit, limit] on a grid of 2^16 steps; once the bytes run out they are all 0.
 inline std::vector<float> consume_floats(FuzzedDataProvider& data, int64_t count, float limit) {

@@ -56,6 +56,10 @@ struct PointwiseKernels {
   void (*run_channel_tiles)(const PointwiseBlock& block);
 };
 
+// Called by a kernel whose contract does not hold, in builds with CONV1X1_CHECK_CONTRACTS only: the
+// native tests and the fuzz targets define it (the addon never checks).
+[[noreturn]] void contract_violated(const char* condition, const char* file, int line);
+
 namespace scalar { const PointwiseKernels& pointwise_kernels(); }
 #if defined(__x86_64__) || defined(_M_X64)
 namespace avx2 { const PointwiseKernels& pointwise_kernels(); }
