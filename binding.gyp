@@ -108,6 +108,9 @@
         "native/binding/conv_calls.cc",
         "native/binding/prepared_conv.cc",
         "native/binding/prepared_depthwise.cc",
+        "native/binding/depthwise_job.cc",
+        "native/binding/layer_chain.cc",
+        "native/binding/prepared_chain.cc",
         "native/binding/addon.cc"
       ],
       "dependencies": [

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 
 import type { BackendInfo } from './backend';
+import type { ChainStep } from './layers/chain';
 import { Conv1x1Error, ErrorCodes } from './errors';
 
 export type NativeActivation =
@@ -84,6 +85,13 @@ export interface NativePreparedConv extends NativePreparedOp {
 /** A prepared depthwise convolution; dims are of an NCHW input. */
 export type NativePreparedDepthwise = NativePreparedOp;
 
+/** A Sequential's layers for one input shape, run as one async job (see layers/chain.ts). */
+export interface NativePreparedChain {
+  runAsync(input: Float32Array, out: Float32Array, outIsPrivate: boolean, inputIsPrivate: boolean): Promise<Float32Array>;
+  /** Releases the chain's share of its layers' weights; later calls throw ERR_CLOSED. */
+  close(): void;
+}
+
 export interface NativeBinding {
   conv(
     params: NativeConvParams,
@@ -111,6 +119,7 @@ export interface NativeBinding {
     weight: Float32Array,
     bias: Float32Array | null,
   ) => NativePreparedDepthwise;
+  PreparedChain: new (steps: readonly ChainStep[], bufferElements: readonly number[]) => NativePreparedChain;
   backendInfo(): BackendInfo;
   setThreads(threads: number): void;
   selectBackend(kind: 'auto' | 'blas' | 'builtin'): boolean;

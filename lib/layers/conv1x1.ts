@@ -21,6 +21,7 @@ import { allocateFloats, elementCount, readShape, Tensor, type TensorLike } from
 import { checkOptionNames, readInteger, readOptionsObject, type Activation, type Layout } from '../validate';
 import { readBatchNormWeights, type FromWeightsBatchNorm, type TensorSource } from '../model/tensor-source';
 import { fuseBatchNorm } from './batchnorm';
+import { chainSteps, elementsOf, type ChainBuilder } from './chain';
 import { Lifetime } from './lifetime';
 import { foldableWeights, forwardAsyncWith, type FoldableWeights, type Privacy, type Layer } from './layer';
 
@@ -169,6 +170,15 @@ export class Conv1x1 implements Layer {
 
   [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
     return this.#runAsync(input, out, privacy);
+  }
+
+  [chainSteps](builder: ChainBuilder, inputShape: readonly number[], input: number): number {
+    this.#lifetime.checkOpen();
+    const { dims, outputShape } = planInput(inputShape, this.#spec, this.inChannels, this.outChannels, 'input', LAYER_EXPECTS);
+    const output = builder.buffer(elementsOf(outputShape));
+    builder.steps.push({ op: 'conv', layer: this.#prepared, ...dims, input, output });
+    builder.lifetimes.push(this.#lifetime);
+    return output;
   }
 
   [foldableWeights](): FoldableWeights {

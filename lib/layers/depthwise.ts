@@ -18,6 +18,7 @@ import {
   type Activation,
 } from '../validate';
 import { fuseBatchNorm } from './batchnorm';
+import { chainSteps, elementsOf, type ChainBuilder } from './chain';
 import { Lifetime } from './lifetime';
 import { foldableWeights, forwardAsyncWith, type FoldableWeights, type Privacy, type Layer } from './layer';
 
@@ -236,6 +237,15 @@ export class DepthwiseConv2d implements Layer {
 
   [forwardAsyncWith](input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
     return this.#runAsync(input, out, privacy);
+  }
+
+  [chainSteps](builder: ChainBuilder, inputShape: readonly number[], input: number): number {
+    this.#lifetime.checkOpen();
+    const { dims, outputShape } = this.#plan(inputShape, 'input');
+    const output = builder.buffer(elementsOf(outputShape));
+    builder.steps.push({ op: 'depthwise', layer: this.#prepared, ...dims, input, output });
+    builder.lifetimes.push(this.#lifetime);
+    return output;
   }
 
   [foldableWeights](): FoldableWeights {

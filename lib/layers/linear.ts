@@ -8,6 +8,7 @@ import { Conv1x1 } from './conv1x1';
 import { readBatchNormWeights, type FromWeightsBatchNorm, type TensorSource } from '../model/tensor-source';
 import { fuseBatchNorm } from './batchnorm';
 import { foldableWeights, forwardAsyncWith, type FoldableWeights, type Layer, type Privacy } from './layer';
+import { chainSteps, type ChainBuilder } from './chain';
 import { Lifetime } from './lifetime';
 
 export interface LinearFromWeightsOptions extends FromWeightsBatchNorm {
@@ -111,6 +112,13 @@ export class Linear implements Layer {
   flops(inputShape: readonly number[]): number {
     this.#checkRank(inputShape);
     return 2 * inputShape[0] * this.inFeatures * this.outFeatures;
+  }
+
+  [chainSteps](builder: ChainBuilder, inputShape: readonly number[], input: number): number {
+    this.#lifetime.checkOpen();
+    this.outputShape(inputShape);
+    builder.lifetimes.push(this.#lifetime);
+    return this.#conv[chainSteps](builder, this.#asImages(inputShape), input);
   }
 
   [foldableWeights](): FoldableWeights {

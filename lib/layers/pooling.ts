@@ -3,6 +3,7 @@
 // memory passes, done in JavaScript; their async forms resolve on the next tick without a thread.
 import { Conv1x1Error, ErrorCodes, shapeError } from '../errors';
 import { allocateFloats, readTensor, sharesMemory, Tensor, type TensorLike } from '../tensor';
+import { chainSteps, elementsOf, type ChainBuilder } from './chain';
 import type { Layer } from './layer';
 
 function readOutput(out: TensorLike | null | undefined, shape: number[], input: Float32Array): Float32Array {
@@ -47,6 +48,13 @@ export class GlobalAvgPool implements Layer {
     return this.forward(input, out);
   }
 
+  [chainSteps](builder: ChainBuilder, inputShape: readonly number[], input: number): number {
+    const [batch, channels, height, width] = inputShape;
+    const output = builder.buffer(elementsOf(this.outputShape(inputShape)));
+    builder.steps.push({ op: 'meanPool', input, output, planes: batch * channels, pixels: height * width });
+    return output;
+  }
+
   flops(inputShape: readonly number[]): number {
     return inputShape.reduce((a, b) => a * b, 1);
   }
@@ -74,6 +82,12 @@ export class Flatten implements Layer {
 
   async forwardAsync(input: TensorLike, out?: TensorLike | null): Promise<Tensor> {
     return this.forward(input, out);
+  }
+
+  /** A reshape: the result is the input's buffer. */
+  [chainSteps](_builder: ChainBuilder, inputShape: readonly number[], input: number): number {
+    this.outputShape(inputShape);
+    return input;
   }
 
   flops(): number {

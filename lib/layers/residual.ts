@@ -5,6 +5,7 @@ import { Conv1x1Error, ErrorCodes, shapeError } from '../errors';
 import { readTensor, sharesMemory, type Tensor, type TensorLike } from '../tensor';
 import { ACTIVATIONS, checkOptionNames, readChoice, readFiniteNumber, readOptionsObject, type Activation } from '../validate';
 import { closeAll, forwardAsyncOf, forwardAsyncWith, type Layer, type Privacy } from './layer';
+import { addChainSteps, chainSteps, elementsOf, type ChainBuilder } from './chain';
 import { Lifetime } from './lifetime';
 
 export interface ResidualOptions {
@@ -17,6 +18,7 @@ export class Residual implements Layer {
   readonly kind = 'Residual';
   readonly block: Layer;
   readonly activation: Activation;
+  readonly negativeSlope: number;
   readonly #activate: (x: number) => number;
   readonly #lifetime = new Lifetime('Residual');
 
@@ -28,7 +30,8 @@ export class Residual implements Layer {
     checkOptionNames(opts, ['activation', 'negativeSlope'], 'Residual options');
     this.block = block;
     this.activation = readChoice(opts.activation, 'Residual options.activation', ACTIVATIONS, 'none');
-    this.#activate = activationFunction(this.activation, readFiniteNumber(opts.negativeSlope, 'Residual options.negativeSlope', 0.01));
+    this.negativeSlope = readFiniteNumber(opts.negativeSlope, 'Residual options.negativeSlope', 0.01);
+    this.#activate = activationFunction(this.activation, this.negativeSlope);
   }
 
   outputShape(inputShape: readonly number[]): number[] {
@@ -73,6 +76,24 @@ export class Residual implements Layer {
     // The skip input is read after the block finishes: a caller's array may have changed by then.
     const skip = privacy.input ? x.data : new Float32Array(x.data);
     return this.#add(await forwardAsyncOf(this.block, x, out, privacy), skip);
+  }
+
+  // The block's steps, then the add into the block's result (never into the input itself: a block
+  // that only reshapes returns its input, which is copied first).
+  [chainSteps](builder: ChainBuilder, inputShape: readonly number[], input: number): number | null {
+    this.#lifetime.checkOpen();
+    this.outputShape(inputShape);
+    let result = addChainSteps(this.block, builder, inputShape, input);
+    if (result === null) return null;
+    const elements = elementsOf(inputShape);
+    if (result === input) {
+      const copy = builder.buffer(elements);
+      builder.steps.push({ op: 'copy', input, output: copy, elements });
+      result = copy;
+    }
+    builder.steps.push({ op: 'add', input, output: result, elements, activation: this.activation, negativeSlope: this.negativeSlope });
+    builder.lifetimes.push(this.#lifetime);
+    return result;
   }
 
   /**

@@ -6,6 +6,7 @@ import type { Tensor, TensorLike } from '../tensor';
 import { Conv1x1 } from './conv1x1';
 import { DepthwiseConv2d } from './depthwise';
 import { forwardAsyncWith, type Layer, type Privacy } from './layer';
+import { chainSteps, type ChainBuilder } from './chain';
 import { Lifetime } from './lifetime';
 import { Sequential } from './sequential';
 
@@ -89,6 +90,12 @@ export class SeparableConv2d implements Layer {
       this.#lifetime.checkOpen();
       return this.#both[forwardAsyncWith](input, out, privacy);
     });
+  }
+
+  [chainSteps](builder: ChainBuilder, inputShape: readonly number[], input: number): number | null {
+    this.#lifetime.checkOpen();
+    builder.lifetimes.push(this.#lifetime);
+    return this.#both[chainSteps](builder, inputShape, input);
   }
 
   /**

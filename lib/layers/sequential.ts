@@ -1,9 +1,14 @@
-// Sequential([...layers]): each layer's output is the next one's input, one JS call per layer. The
-// intermediate outputs live in buffers kept per input shape and reused, so that after the first call
-// no layer allocates; concurrent async calls each take their own set from a small pool.
+// Sequential([...layers]): each layer's output is the next one's input. forward() makes one JS call
+// per layer, into intermediate buffers kept per input shape and reused, so that after the first call
+// no layer allocates. forwardAsync() runs the whole chain as one native job when every layer is one
+// of the library's (see chain.ts); otherwise it goes layer by layer, each concurrent call taking its
+// own set of intermediates from a small pool.
 import { callAsync, callSync, checkQueueRoom } from '../async-call';
+import { native, type NativePreparedChain } from '../binding';
+import { readOut } from '../conv-spec';
 import { shapeError } from '../errors';
 import { allocateFloats, readTensor, Tensor, type TensorLike } from '../tensor';
+import { addChainSteps, ChainBuilder, chainSteps, elementsOf } from './chain';
 import { closeAll, forwardAsyncOf, forwardAsyncWith, type Layer, type Privacy } from './layer';
 import { Lifetime } from './lifetime';
 
@@ -17,6 +22,13 @@ interface Plan {
   inputElements: number;
   syncSet: Float32Array[] | null;
   idleSets: AsyncSet[];
+  chain: NativeChain | null | undefined;  // undefined: not tried yet; null: some layer is not native
+}
+
+/** The whole Sequential as one native job, and the lifetimes of the layers it runs. */
+interface NativeChain {
+  prepared: NativePreparedChain;
+  lifetimes: Lifetime[];
 }
 
 /** One async call's own buffers: a snapshot of its input, and every layer's output but the last. */
@@ -64,6 +76,7 @@ export class Sequential implements Layer {
   close(): Promise<void> {
     return this.#lifetime.closeThen(async () => {
       await closeAll(this.layers);
+      for (const plan of this.#plans.values()) plan.chain?.prepared.close();
       this.#plans.clear();
     });
   }
@@ -99,10 +112,23 @@ export class Sequential implements Layer {
   // The input is snapshotted into this call's own buffer when it is the caller's (as every async call
   // snapshots), and each layer writes into another of the call's buffers: all of them are private,
   // so no layer snapshots or copies again.
+  [chainSteps](builder: ChainBuilder, inputShape: readonly number[], input: number): number | null {
+    this.#lifetime.checkOpen();
+    const shapes = this.#plan(inputShape).shapes;
+    let current: number | null = input;
+    for (let i = 0; i < this.layers.length && current !== null; i++) {
+      current = addChainSteps(this.layers[i], builder, i === 0 ? inputShape : shapes[i - 1], current);
+    }
+    if (current !== null) builder.lifetimes.push(this.#lifetime);
+    return current;
+  }
+
   async #runAsync(input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
     this.#lifetime.checkOpen();
     const x = readTensor(input, 'input');
     const plan = this.#plan(x.shape);
+    const chain = this.#chain(plan, x.shape);
+    if (chain) return this.#runChain(chain, plan, x, out, privacy);
     // A call's buffers are allocated here, before its first layer is admitted: refuse it first
     // when the queue of async calls is full.
     if (plan.idleSets.length === 0) checkQueueRoom(plan.inputElements + plan.shapes.reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0));
@@ -130,6 +156,38 @@ export class Sequential implements Layer {
     }
   }
 
+  // One native job for the whole chain. Its layers' lifetimes are checked per call: the chain shares
+  // their weights, so a layer closed on its own would otherwise still run here. A chain with a closed
+  // layer is dropped, releasing its share of the weights.
+  async #runChain(chain: NativeChain, plan: Plan, x: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
+    if (chain.lifetimes.some((lifetime) => lifetime.closed)) {
+      chain.prepared.close();
+      plan.chain = undefined;
+      for (const lifetime of chain.lifetimes) lifetime.checkOpen();
+    }
+    const shape = plan.shapes[plan.shapes.length - 1];
+    const outData = readOut(out, shape, 'out', { input: x.data, weight: null, bias: null });
+    const outputElements = elementsOf(shape);
+    checkQueueRoom(plan.inputElements + outputElements);
+    const output = outData ?? allocateFloats(outputElements);
+    await chain.prepared.runAsync(x.data, output, privacy.out || outData === null, privacy.input);
+    return Tensor.fromTrusted(output, shape);
+  }
+
+  #chain(plan: Plan, inputShape: readonly number[]): NativeChain | null {
+    if (plan.chain === undefined) {
+      const builder = new ChainBuilder(plan.inputElements);
+      const result = this[chainSteps](builder, inputShape, 0);
+      if (result === null) {
+        plan.chain = null;
+      } else {
+        const { steps, bufferElements } = builder.finish(result);
+        plan.chain = { prepared: new native.PreparedChain(steps, bufferElements), lifetimes: builder.lifetimes };
+      }
+    }
+    return plan.chain;
+  }
+
   // Output shapes of every layer for this input shape, computed once (and checked: a layer that does
   // not accept its predecessor's output fails here, naming both).
   #plan(inputShape: readonly number[]): Plan {
@@ -147,7 +205,7 @@ export class Sequential implements Layer {
         }
         shapes.push(shape);
       });
-      plan = { shapes, inputElements: inputShape.reduce((a, b) => a * b, 1), syncSet: null, idleSets: [] };
+      plan = { shapes, inputElements: inputShape.reduce((a, b) => a * b, 1), syncSet: null, idleSets: [], chain: undefined };
       if (this.#plans.size >= MAX_PLANS) this.#plans.delete(this.#plans.keys().next().value as string);
       this.#plans.set(key, plan);
     }

@@ -9,6 +9,7 @@
 #include "conv_calls.h"
 #include "js_args.h"
 #include "js_errors.h"
+#include "prepared_chain.h"
 #include "prepared_conv.h"
 #include "prepared_depthwise.h"
 
@@ -125,6 +126,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("PreparedConv", state->prepared_conv_constructor.Value());
   state->prepared_depthwise_constructor = Napi::Persistent(PreparedDepthwise::define(env));
   exports.Set("PreparedDepthwise", state->prepared_depthwise_constructor.Value());
+  exports.Set("PreparedChain", PreparedChain::define(env));
   exports.Set("conv", Napi::Function::New(env, conv_sync, "conv"));
   exports.Set("convAsync", Napi::Function::New(env, conv_async, "convAsync"));
   exports.Set("backendInfo", Napi::Function::New(env, backend_info, "backendInfo"));

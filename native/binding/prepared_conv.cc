@@ -42,8 +42,11 @@ Napi::Value PreparedConv::close(const Napi::CallbackInfo& info) {
 }
 
 ConvPlan PreparedConv::plan_for(const Napi::CallbackInfo& info) const {
-  if (!weights_) throw_domain_error(info.Env(), "ERR_CLOSED", "the Conv1x1 layer was closed");
-  const InputDims dims = read_input_dims(info);
+  return plan_for_dims(info.Env(), read_input_dims(info));
+}
+
+ConvPlan PreparedConv::plan_for_dims(Napi::Env env, const InputDims& dims) const {
+  if (!weights_) throw_domain_error(env, "ERR_CLOSED", "the Conv1x1 layer was closed");
   ConvParams params = layer_params_;
   params.batch = dims.batch;
   params.height = dims.height;

@@ -12,6 +12,7 @@
 
 #include "../core/conv_params.h"
 #include "conv_job.h"
+#include "js_args.h"
 
 namespace conv1x1 {
 namespace binding {
@@ -20,6 +21,12 @@ class PreparedConv : public Napi::ObjectWrap<PreparedConv> {
  public:
   static Napi::Function define(Napi::Env env);
   explicit PreparedConv(const Napi::CallbackInfo& info);
+
+ public:
+  // For a chain of layers (PreparedChain): the plan of a call on this input size and the weights,
+  // which the chain shares. Throws ERR_CLOSED once the layer was closed.
+  ConvPlan plan_for_dims(Napi::Env env, const InputDims& dims) const;
+  std::shared_ptr<const PreparedWeights> weights() const { return weights_; }
 
  private:
   Napi::Value run(const Napi::CallbackInfo& info);

@@ -5,6 +5,7 @@
 #include "addon_state.h"
 #include "call_buffers.h"
 #include "conv_worker.h"
+#include "depthwise_job.h"
 #include "js_args.h"
 #include "js_errors.h"
 
@@ -23,14 +24,6 @@ void read_depthwise_params(const Napi::Object& object, DepthwiseParams* p) {
   p->dilation_h = read_size(object, "dilationH", 1);
   p->dilation_w = read_size(object, "dilationW", 1);
   read_activation(object, &p->activation, &p->negative_slope);
-}
-
-// For a caller that holds a compute slot: the threads per call are read under it, as for 1×1 calls.
-void run_depthwise_holding_slot(const DepthwisePlan& plan, const DepthwiseWeights& weights,
-                      const float* input, float* output) {
-  const float* bias = weights.bias.empty() ? nullptr : weights.bias.data();
-  run_depthwise(plan, input, weights.weight.data(), bias, output,
-                BackendRegistry::instance().threads());
 }
 
 }  // namespace
@@ -71,8 +64,11 @@ Napi::Value PreparedDepthwise::close(const Napi::CallbackInfo& info) {
 }
 
 DepthwisePlan PreparedDepthwise::plan_for(const Napi::CallbackInfo& info) const {
-  if (!weights_) throw_domain_error(info.Env(), "ERR_CLOSED", "the DepthwiseConv2d layer was closed");
-  const InputDims dims = read_input_dims(info);
+  return plan_for_dims(info.Env(), read_input_dims(info));
+}
+
+DepthwisePlan PreparedDepthwise::plan_for_dims(Napi::Env env, const InputDims& dims) const {
+  if (!weights_) throw_domain_error(env, "ERR_CLOSED", "the DepthwiseConv2d layer was closed");
   DepthwiseParams params = layer_params_;
   params.batch = dims.batch;
   params.height = dims.height;

@@ -10,23 +10,23 @@
 #include <napi.h>
 
 #include <memory>
-#include <vector>
 
 #include "../core/depthwise.h"
+#include "depthwise_job.h"
+#include "js_args.h"
 
 namespace conv1x1 {
 namespace binding {
-
-// A layer keeps its weights for its lifetime and shares them with its in-flight calls.
-struct DepthwiseWeights {
-  std::vector<float> weight;  // [C][kH][kW]
-  std::vector<float> bias;    // empty: no bias
-};
 
 class PreparedDepthwise : public Napi::ObjectWrap<PreparedDepthwise> {
  public:
   static Napi::Function define(Napi::Env env);
   explicit PreparedDepthwise(const Napi::CallbackInfo& info);
+
+ public:
+  // For a chain of layers (PreparedChain): see PreparedConv.
+  DepthwisePlan plan_for_dims(Napi::Env env, const InputDims& dims) const;
+  std::shared_ptr<const DepthwiseWeights> weights() const { return weights_; }
 
  private:
   Napi::Value run(const Napi::CallbackInfo& info);

@@ -25,7 +25,11 @@ if (workerData.mode === 'looping') {
     if (i === 10) parentPort.postMessage({ queued: lib.backend().queue.calls });
   }
 } else {
-  for (let i = 0; i < 10; i++) { conv.forwardAsync(x); lib.conv1x1Async(x, w); depthwise.forwardAsync(x); model.forwardAsync(x); }
+  // 'delayed' queues enough work to still be running a few milliseconds later; a timer keeps the
+  // worker alive either way, so that terminate(), not the end of its work, is what stops it.
+  const rounds = workerData.mode === 'delayed' ? 40 : 10;
+  for (let i = 0; i < rounds; i++) { conv.forwardAsync(x); lib.conv1x1Async(x, w); depthwise.forwardAsync(x); model.forwardAsync(x); }
+  setInterval(() => {}, 1000);
   parentPort.postMessage({ queued: lib.backend().queue.calls });
 }
 `;
