@@ -1,7 +1,7 @@
 // Async entry points: validation failures become rejections (never synchronous throws), native
 // failures become our public error classes, and the caller's stack survives into the rejection.
 import { native } from './binding';
-import { Conv1x1Error, ErrorCodes, toPublicError } from './errors';
+import { toPublicError } from './errors';
 
 export async function callAsync<T>(start: () => Promise<T>): Promise<T> {
   const callSite = new Error('conv1x1 async call');
@@ -26,18 +26,11 @@ export function callSync<T>(run: () => T): T {
 }
 
 /**
- * Refuses an async call before anything is allocated for it when the process-wide bound on calls in
- * flight has no room for its buffers (the native side admits or refuses the call itself; this only
- * spares the allocation). Floats: what the call would snapshot and return.
+ * Refuses an async call (ERR_QUEUE_FULL, the native admission's own error) before anything is
+ * allocated for it when the process-wide bound on calls in flight has no room for its buffers; the
+ * native side admits or refuses the call itself, this only spares the allocation. Floats: what the
+ * call would snapshot and return.
  */
 export function checkQueueRoom(floats: number): void {
-  const bytes = floats * 4;
-  if (!native.queueHasRoom(bytes)) {
-    const { calls, bytes: held, maxCalls, maxBytes } = native.backendInfo().queue;
-    throw new Conv1x1Error(
-      `too many async calls in flight: ${calls} calls holding ${held} bytes, and this one needs ${bytes} more ` +
-        `(limits: ${maxCalls} calls, ${maxBytes} bytes); retry when some have settled, or raise the limits with setQueueLimits()`,
-      ErrorCodes.QUEUE_FULL,
-    );
-  }
+  native.checkQueueRoom(floats * 4);
 }

@@ -123,7 +123,8 @@ export interface NativeBinding {
   backendInfo(): BackendInfo;
   setThreads(threads: number): void;
   selectBackend(kind: 'auto' | 'blas' | 'builtin'): boolean;
-  queueHasRoom(bytes: number): boolean;
+  /** Throws ERR_QUEUE_FULL when an async call of this many bytes would be refused now. */
+  checkQueueRoom(bytes: number): void;
   setQueueLimits(calls: number, bytes: number): void;
   computeStats(reset?: boolean): { peakConcurrentCalls: number; slots: number; threadsPerCall: number };
 }

@@ -70,13 +70,15 @@ Napi::Value set_threads(const Napi::CallbackInfo& info) {
   });
 }
 
-// queueHasRoom(bytes): whether an async call of that many bytes would be admitted now (the facade
-// asks before it allocates the call's output; the call itself is admitted or refused natively).
-Napi::Value queue_has_room(const Napi::CallbackInfo& info) {
+// checkQueueRoom(bytes): throws ERR_QUEUE_FULL, as the call itself would be refused, when an async
+// call of that many bytes would not be admitted now (the facade asks before it allocates the call's
+// output; the call itself is admitted or refused natively).
+Napi::Value check_queue_room(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     const int64_t bytes = read_size_value(info[0], "bytes", 0);
-    return Napi::Boolean::New(env, QueueBudget::instance().has_room(bytes));
+    if (!QueueBudget::instance().has_room(bytes)) throw_queue_full(env, bytes);
+    return env.Undefined();
   });
 }
 
@@ -132,7 +134,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("backendInfo", Napi::Function::New(env, backend_info, "backendInfo"));
   exports.Set("setThreads", Napi::Function::New(env, set_threads, "setThreads"));
   exports.Set("selectBackend", Napi::Function::New(env, select_backend, "selectBackend"));
-  exports.Set("queueHasRoom", Napi::Function::New(env, queue_has_room, "queueHasRoom"));
+  exports.Set("checkQueueRoom", Napi::Function::New(env, check_queue_room, "checkQueueRoom"));
   exports.Set("setQueueLimits", Napi::Function::New(env, set_queue_limits, "setQueueLimits"));
   exports.Set("computeStats", Napi::Function::New(env, compute_stats, "computeStats"));
   return exports;

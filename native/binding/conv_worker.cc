@@ -8,19 +8,21 @@
 namespace conv1x1 {
 namespace binding {
 
-QueueTicket admit_async_call(Napi::Env env, int64_t input_floats, int64_t output_floats) {
+void throw_queue_full(Napi::Env env, int64_t bytes) {
   QueueBudget& budget = QueueBudget::instance();
+  const QueueLimits limits = budget.limits();
+  throw_domain_error(env, "ERR_QUEUE_FULL",
+                     "too many async calls in flight: " + std::to_string(budget.calls()) + " calls holding " +
+                         std::to_string(budget.bytes()) + " bytes, and this one needs " + std::to_string(bytes) +
+                         " more (limits: " + std::to_string(limits.calls) + " calls, " +
+                         std::to_string(limits.bytes) +
+                         " bytes); retry when some have settled, or raise the limits with setQueueLimits()");
+}
+
+QueueTicket admit_async_call(Napi::Env env, int64_t input_floats, int64_t output_floats) {
   const int64_t bytes = (input_floats + output_floats) * static_cast<int64_t>(sizeof(float));
-  QueueTicket ticket = budget.admit(bytes);
-  if (!ticket.held()) {
-    const QueueLimits limits = budget.limits();
-    throw_domain_error(env, "ERR_QUEUE_FULL",
-                      "too many async calls in flight: " + std::to_string(budget.calls()) + " calls holding " +
-                          std::to_string(budget.bytes()) + " bytes, and this one needs " + std::to_string(bytes) +
-                          " more (limits: " + std::to_string(limits.calls) + " calls, " +
-                          std::to_string(limits.bytes) +
-                          " bytes); retry when some have settled, or raise the limits with setQueueLimits()");
-  }
+  QueueTicket ticket = QueueBudget::instance().admit(bytes);
+  if (!ticket.held()) throw_queue_full(env, bytes);
   return ticket;
 }
 

@@ -29,6 +29,8 @@ using WorkerJob = std::function<void(const float* input, float* output)>;
 // Admits one more async call (its input snapshot and result, in floats) under the process-wide
 // bound, or throws ERR_QUEUE_FULL (a Conv1x1Error in the facade) that says how full the queue is and what to do.
 QueueTicket admit_async_call(Napi::Env env, int64_t input_floats, int64_t output_floats);
+// The ERR_QUEUE_FULL error for a call of `bytes` that the queue has no room for.
+[[noreturn]] void throw_queue_full(Napi::Env env, int64_t bytes);
 
 class ConvWorker : public Napi::AsyncWorker {
  public:
