@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 
 import type { Layer, Tensor } from 'conv1x1';
 
-import { declaredLength, readBody } from './body';
+import { declaredLength, readBody, type BodyBuffers } from './body';
 import { bodyFormat, checkRawLength, decodeBatch, rawShape } from './decode';
 import { answerFormat, encodeFeatures, type Encoded } from './encode';
 import { ErrorCodes, headerValue, HttpError } from './http-error';
@@ -17,6 +17,7 @@ export interface FeatureContext {
   runner: ModelRunner;
   inputChannels: number | undefined;
   maxBodyBytes: number;
+  bodyBuffers: BodyBuffers;
   admission: Admission;
   metrics: Metrics;
 }
@@ -52,21 +53,27 @@ export async function features(req: IncomingMessage, context: FeatureContext, wr
   admission.enter();
   try {
     if (headerValue(req.headers.expect)?.toLowerCase() === '100-continue') writeContinue();
-    const input = decodeBatch(format, await readBody(req, maxBodyBytes, declared), shape, inputChannels);
-    // Shapes the model cannot take (too small for its strides, say) are the client's to fix.
+    const body = await readBody(req, maxBodyBytes, declared, context.bodyBuffers);
     try {
-      model.outputShape(input.shape);
-    } catch (error) {
-      throw libraryError(error);
+      const input = decodeBatch(format, body, shape, inputChannels);
+      // Shapes the model cannot take (too small for its strides, say) are the client's to fix.
+      try {
+        model.outputShape(input.shape);
+      } catch (error) {
+        throw libraryError(error);
+      }
+      let output: Tensor;
+      try {
+        output = await context.runner.run(input);
+      } catch (error) {
+        throw libraryError(error);
+      }
+      context.metrics.inputs(input.shape[0]);
+      return encodeFeatures(output, answer);
+    } finally {
+      // The input may be a view of the body; neither is used past this point (the model copied it).
+      if (declared !== null) context.bodyBuffers.giveBack(body.buffer as ArrayBuffer);
     }
-    let output: Tensor;
-    try {
-      output = await context.runner.run(input);
-    } catch (error) {
-      throw libraryError(error);
-    }
-    context.metrics.inputs(input.shape[0]);
-    return encodeFeatures(output, answer);
   } finally {
     admission.leave();
   }

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 
 import type { Layer } from 'conv1x1';
 
+import { BodyBuffers } from './body';
 import { features } from './features';
 import { ClientGone, ErrorCodes, HttpError } from './http-error';
 import { Admission } from './limits';
@@ -50,6 +51,8 @@ const TEXT = 'text/plain; charset=utf-8';
 const CONNECTION_GRACE_MS = 5_000;
 /** How long a refused upload's connection stays half-closed, unread, before it is destroyed. */
 const LINGER_MS = 1_000;
+/** Idle request-body buffers kept for reuse, at most (a few batches' worth). */
+const KEPT_BODY_BYTES = 64 << 20;
 
 function errorAnswer(error: HttpError): Answer {
   return {
@@ -87,6 +90,7 @@ export function createService(options: ServiceOptions): Service {
     runner,
     inputChannels: options.inputChannels,
     maxBodyBytes: options.maxBodyBytes,
+    bodyBuffers: new BodyBuffers(KEPT_BODY_BYTES),
     admission,
     metrics,
   };
