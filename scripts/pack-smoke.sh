@@ -60,11 +60,12 @@ echo; echo "--- smoke suite with OpenBLAS ---"
 
 echo; echo "--- smoke suite with OpenBLAS absent ---"
 # A private mount namespace in which the OpenBLAS directories are empty: dlopen finds no BLAS at all.
+# Debian's multiarch directory: x86_64-linux-gnu, aarch64-linux-gnu.
 unshare --mount bash -euo pipefail -c '
-  for dir in /usr/lib/x86_64-linux-gnu/openblas-pthread /usr/lib/x86_64-linux-gnu/openblas64-pthread; do
+  for dir in "$1"/openblas-pthread "$1"/openblas64-pthread; do
     [ -d "$dir" ] && mount -t tmpfs none "$dir"
   done
-  cd "$1" && shift && exec "$@"
-' _ "$project" "${clean_env[@]}" node smoke.mjs --expect-backend builtin --compare "$work/openblas-results.json"
+  cd "$2" && shift 2 && exec "$@"
+' _ "/usr/lib/$(uname -m)-linux-gnu" "$project" "${clean_env[@]}" node smoke.mjs --expect-backend builtin --compare "$work/openblas-results.json"
 
 echo; echo "pack smoke: both runs passed; tarball $(stat -c %s "$tarball") bytes; $((SECONDS - started)) s"
