@@ -21,12 +21,15 @@
       "sanitize_flags": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"]
     },
     "cflags_cc": ["-O3", "-fvisibility=hidden"],
-    "defines": ["NAPI_VERSION=8", "NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
+    # NAPI_VERSION 7, the lowest level with everything the binding calls: napi_is_detached_arraybuffer
+    # (7) and instance data (6). The headers then hide anything newer, and every Node this package
+    # supports (>= 20, N-API 9) loads the one prebuilt binary.
+    "defines": ["NAPI_VERSION=7", "NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
     "xcode_settings": {
       "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
       "GCC_OPTIMIZATION_LEVEL": "3",
       "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
-      "MACOSX_DEPLOYMENT_TARGET": "10.15"
+      "CLANG_CXX_LIBRARY": "libc++"
     },
     "msvs_settings": {
       "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17", "/O2"] }
@@ -34,6 +37,9 @@
     # target_conditions are applied after each target's own flags, so the sanitizer's -O1 comes
     # last and wins over the kernels' -O3. Linker flags too, or the link fails (node-gyp#2136).
     "target_conditions": [
+      # node-addon-api's settings lower the addon's macOS target to 10.7, too old for the C++17
+      # library; target_conditions are applied after them, so this value wins.
+      ["OS=='mac'", { "xcode_settings": { "MACOSX_DEPLOYMENT_TARGET": "10.15" } }],
       ["sanitize==1", {
         "cflags": ["<@(sanitize_flags)"],
         "cflags_cc": ["<@(sanitize_flags)"],
@@ -45,6 +51,8 @@
     {
       "target_name": "kernels_portable",
       "type": "static_library",
+      # node-gyp would compile its node.exe delay-load hook into every target; it belongs in the .node.
+      "win_delay_load_hook": "false",
       "sources": ["native/kernels/gemm_blocked_portable.cc", "native/kernels/pointwise_scalar.cc"],
       "conditions": [
         # NEON is part of the arm64 baseline: its kernels need no flags of their own.
@@ -56,6 +64,7 @@
     {
       "target_name": "kernels_avx2",
       "type": "none",
+      "win_delay_load_hook": "false",
       "conditions": [
         ["target_arch=='x64'", {
           "type": "static_library",
@@ -69,6 +78,7 @@
     {
       "target_name": "kernels_avx512",
       "type": "none",
+      "win_delay_load_hook": "false",
       "conditions": [
         ["target_arch=='x64'", {
           "type": "static_library",
@@ -117,6 +127,11 @@
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
         "kernels_portable"
       ],
+      # The core reports failures by C++ exception (node-addon-api's except target says so too; the
+      # kernel libraries throw nothing and keep node's defaults).
+      "cflags_cc!": ["-fno-exceptions"],
+      "xcode_settings": { "GCC_ENABLE_CPP_EXCEPTIONS": "YES" },
+      "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } },
       "conditions": [
         ["target_arch=='x64'", { "dependencies": ["kernels_avx2", "kernels_avx512"] }],
         ["OS=='linux'", { "libraries": ["-ldl", "-pthread"] }]

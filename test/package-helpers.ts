@@ -34,10 +34,14 @@ export function runJson(script: string, env: Record<string, string | undefined> 
   return JSON.parse(run.stdout.trim().split('\n').pop()!);
 }
 
+// How `ldconfig -p` tags the libraries of this process's architecture.
+const LDCONFIG_ARCH: Record<string, string> = { x64: 'x86-64', arm64: 'AArch64' };
+
 export function findLibrary(name: string): string | null {
   try {
     const listing = execFileSync('/sbin/ldconfig', ['-p'], { encoding: 'utf8' });
-    const line = listing.split('\n').find((l) => l.includes(`${name} (`) && l.includes('x86-64'));
+    const arch = LDCONFIG_ARCH[process.arch] ?? process.arch;
+    const line = listing.split('\n').find((l) => l.includes(`${name} (`) && l.includes(arch));
     const file = line ? line.split('=> ')[1].trim() : null;
     // The cache can name a file that is gone or hidden (the no-BLAS CI run hides OpenBLAS).
     return file && existsSync(file) ? file : null;
