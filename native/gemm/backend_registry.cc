@@ -20,7 +20,8 @@ std::vector<std::string> candidate_libraries() {
 #elif defined(_WIN32)
   return {"openblas.dll", "libopenblas.dll"};
 #else
-  return {"libopenblas.so.0", "libopenblas.so", "libflexiblas.so.3", "libmkl_rt.so.2",
+  // libopenblas.so.3: Alpine's name for it.
+  return {"libopenblas.so.0", "libopenblas.so.3", "libopenblas.so", "libflexiblas.so.3", "libmkl_rt.so.2",
           "libmkl_rt.so", "libblis.so.4", "libblas.so.3", "libcblas.so.3"};
 #endif
 }
