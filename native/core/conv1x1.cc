@@ -207,7 +207,6 @@ void run_product(const ConvPlan& plan, const ConvTensors& t, const float* source
 void run_conv(const ConvPlan& plan, const ConvTensors& t, const GemmBackend& gemm, int threads) {
   if (plan.output_elements == 0) return;
   const ConvParams& p = plan.params;
-  const bool nchw = p.layout == Layout::NCHW;
   Epilogue epilogue;
   epilogue.bias = t.bias;
   epilogue.activation = p.activation;
