@@ -5,6 +5,7 @@
 #          kernels (about 45 s here); OpenBLAS is absent there, so its cases are skipped with a note
 #   mingw  x86_64-w64-mingw32 (Windows x64): the core and the test .exe must compile and link, with
 #          no -Wall -Wextra warning in native/; they run only if wine is installed
+# For both, native/binding is compiled too (not linked) once npm ci has installed node-addon-api.
 #   musl   built only with a C++ compiler for musl; Debian's musl-gcc is C only, so it says why and skips
 # Needs the Debian packages cmake g++-aarch64-linux-gnu qemu-user mingw-w64 musl-tools.
 # Usage: bash scripts/cross-check.sh [arm64] [mingw] [musl]   (default: all three)
@@ -23,6 +24,16 @@ warning_flags="-Wall -Wextra"
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 
+# Fails when the compiler output in $2 has a warning located in our sources.
+fail_on_our_warnings() {
+  local name=$1 log=$2 ours
+  ours=$(grep -E '(^|/)native/[^ :]+:[0-9]+:[0-9]+: warning:' "$log" | sort -u || true)
+  if [ -n "$ours" ]; then
+    printf '%s: warnings in native/:\n%s\n' "$name" "$ours"
+    return 1
+  fi
+}
+
 # The configuration of test:native, for the toolchain in cmake/toolchains/$2.cmake, into $out/$1.
 configure_and_build() {
   local name=$1 toolchain=$2
@@ -31,17 +42,34 @@ configure_and_build() {
     -DCMAKE_BUILD_TYPE=Release -DCONV1X1_ADDON=OFF -DCONV1X1_CONTRACTS=ON \
     -DCMAKE_CXX_FLAGS="$warning_flags" >/dev/null
   cmake --build "$out/$name" -j "$jobs" 2>&1 | tee "$out/$name/build.log"
-  local ours
-  ours=$(grep -E '(^|/)native/[^ :]+:[0-9]+:[0-9]+: warning:' "$out/$name/build.log" | sort -u || true)
-  if [ -n "$ours" ]; then
-    printf '%s: warnings in native/:\n%s\n' "$name" "$ours"
-    return 1
+  fail_on_our_warnings "$name" "$out/$name/build.log"
+}
+
+# The addon's own sources, compiled only (linking needs node's import library on Windows), once
+# npm ci has installed node-addon-api and when node's headers sit beside the node binary.
+compile_binding() {
+  local name=$1 compiler=$2 addon_api node_include file log="$out/$1/binding.log"
+  addon_api=$(node -p "require('path').resolve(require('node-addon-api').include_dir)" 2>/dev/null) || addon_api=
+  node_include=$(node -p "require('path').resolve(process.execPath, '../../include/node')" 2>/dev/null) ||
+    node_include=
+  if [ -z "$addon_api" ] || [ ! -f "$node_include/node_api.h" ]; then
+    echo "$name: native/binding not compiled: no node-addon-api (npm ci) or no node_api.h beside node"
+    return 0
   fi
+  : > "$log"
+  for file in native/binding/*.cc; do
+    "$compiler" -std=c++17 $warning_flags -fsyntax-only -I"$node_include" -I"$addon_api" \
+      -DNAPI_VERSION=8 -DNODE_API_NO_EXTERNAL_BUFFERS_ALLOWED -DNAPI_CPP_EXCEPTIONS \
+      -DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS "$file" 2>&1 | tee -a "$log"
+  done
+  fail_on_our_warnings "$name" "$log"
+  echo "$name: native/binding compiles ($(ls native/binding/*.cc | wc -l) files)"
 }
 
 check_arm64() {
   local start=$SECONDS log="$out/arm64/ctest.log"
   configure_and_build arm64 aarch64-linux-gnu
+  compile_binding arm64 aarch64-linux-gnu-g++
   echo "arm64: built in $((SECONDS - start)) s"
   start=$SECONDS
   # The toolchain file names qemu-aarch64 as the emulator, so ctest runs the test through it.
@@ -61,6 +89,7 @@ check_arm64() {
 check_mingw() {
   local start=$SECONDS exe="$out/mingw/conv1x1_core_test.exe"
   configure_and_build mingw x86_64-w64-mingw32
+  compile_binding mingw x86_64-w64-mingw32-g++-posix
   # Statically linked: only DLLs every Windows has, so the .exe runs wherever it is copied.
   local dlls
   dlls=$(x86_64-w64-mingw32-objdump -p "$exe" | sed -n 's/.*DLL Name: //p' | tr '\n' ' ')
