@@ -104,9 +104,10 @@ bool DynamicLibrary::open(const std::string& name, std::string* error) {
   if (name.find_first_of("/\\:") != std::string::npos) {
     const DWORD needed = GetFullPathNameW(wide.c_str(), 0, nullptr, nullptr);
     std::wstring full(needed > 0 ? needed : 1, L'\0');
-    const DWORD length = GetFullPathNameW(wide.c_str(), needed, &full[0], nullptr);
-    if (needed == 0 || length == 0 || length >= needed) {
-      *error = name + ": GetFullPathNameW failed with " + describe_windows_error(GetLastError());
+    const DWORD length = needed > 0 ? GetFullPathNameW(wide.c_str(), needed, &full[0], nullptr) : 0;
+    const DWORD code = GetLastError();
+    if (length == 0 || length >= needed) {
+      *error = name + ": GetFullPathNameW failed with " + describe_windows_error(code);
       return false;
     }
     full.resize(length);
