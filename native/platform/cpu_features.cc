@@ -8,6 +8,9 @@
 #else
 #include <cpuid.h>
 #endif
+#if defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
 #endif
 
 namespace conv1x1 {
@@ -36,6 +39,18 @@ uint64_t read_xcr0() {
 #endif
 }
 
+// macOS turns a thread's AVX-512 register state on at its first AVX-512 instruction, so XCR0 does
+// not show it beforehand; the kernel says instead whether it supports AVX-512.
+bool os_enables_avx512_on_first_use() {
+#if defined(__APPLE__)
+  int supported = 0;
+  size_t size = sizeof(supported);
+  return sysctlbyname("hw.optional.avx512f", &supported, &size, nullptr, 0) == 0 && supported != 0;
+#else
+  return false;
+#endif
+}
+
 }  // namespace
 
 SimdLevel detect_simd_level() {
@@ -49,7 +64,8 @@ SimdLevel detect_simd_level() {
   if (!osxsave || !avx || max_leaf < 7) return SimdLevel::Sse2;
   const uint64_t xcr0 = read_xcr0();
   const bool os_ymm = (xcr0 & 0x6) == 0x6;           // XMM and YMM state
-  const bool os_zmm = (xcr0 & 0xe6) == 0xe6;         // plus opmask and ZMM state
+  const bool os_zmm = (xcr0 & 0xe6) == 0xe6 ||       // plus opmask and ZMM state
+                      (os_ymm && os_enables_avx512_on_first_use());
   cpuid(7, 0, r);
   const bool avx2 = (r[1] >> 5) & 1;
   const bool avx512f = (r[1] >> 16) & 1;

@@ -3,6 +3,12 @@
 #include <utility>
 
 #if defined(_WIN32)
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
 #include <windows.h>
 #else
 #include <dlfcn.h>
@@ -12,6 +18,49 @@
 #endif
 
 namespace conv1x1 {
+
+#if defined(_WIN32)
+namespace {
+
+// Empty when the text is not valid UTF-8 (a name that cannot be what the caller meant).
+std::wstring utf8_to_wide(const std::string& text) {
+  if (text.empty()) return std::wstring();
+  const int size = static_cast<int>(text.size());
+  const int length = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, text.data(), size, nullptr, 0);
+  if (length <= 0) return std::wstring();
+  std::wstring wide(static_cast<size_t>(length), L'\0');
+  MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, text.data(), size, &wide[0], length);
+  return wide;
+}
+
+std::string wide_to_utf8(const wchar_t* text, int length) {
+  const int size = WideCharToMultiByte(CP_UTF8, 0, text, length, nullptr, 0, nullptr, nullptr);
+  if (size <= 0) return std::string();
+  std::string out(static_cast<size_t>(size), '\0');
+  WideCharToMultiByte(CP_UTF8, 0, text, length, &out[0], size, nullptr, nullptr);
+  return out;
+}
+
+// "error 126 (The specified module could not be found.)": the code alone means little to a user.
+std::string describe_windows_error(DWORD code) {
+  std::string text = "error " + std::to_string(code);
+  wchar_t* message = nullptr;
+  const DWORD length = FormatMessageW(
+      FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+      nullptr, code, 0, reinterpret_cast<wchar_t*>(&message), 0, nullptr);
+  if (length > 0 && message) {
+    std::string words = wide_to_utf8(message, static_cast<int>(length));
+    while (!words.empty() && (words.back() == '\n' || words.back() == '\r' || words.back() == ' ')) {
+      words.pop_back();
+    }
+    if (!words.empty()) text += " (" + words + ")";
+  }
+  if (message) LocalFree(message);
+  return text;
+}
+
+}  // namespace
+#endif
 
 DynamicLibrary::~DynamicLibrary() {
   if (!handle_) return;
@@ -36,16 +85,45 @@ DynamicLibrary& DynamicLibrary::operator=(DynamicLibrary&& other) noexcept {
 
 bool DynamicLibrary::open(const std::string& name, std::string* error) {
   name_ = name;
+  // The loaders take C strings: a name with a NUL inside would silently open a shorter one.
+  if (name.empty() || name.find('\0') != std::string::npos) {
+    *error = "not a library file name: \"" + name.substr(0, name.find('\0')) + "\"";
+    return false;
+  }
 #if defined(_WIN32)
-  int wide_len = MultiByteToWideChar(CP_UTF8, 0, name.c_str(), -1, nullptr, 0);
-  std::wstring wide(wide_len > 0 ? wide_len : 1, L'\0');
-  MultiByteToWideChar(CP_UTF8, 0, name.c_str(), -1, &wide[0], wide_len);
-  const bool has_path = name.find_first_of("/\\") != std::string::npos;
-  DWORD flags = has_path ? LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR | LOAD_LIBRARY_SEARCH_DEFAULT_DIRS
-                         : LOAD_LIBRARY_SEARCH_APPLICATION_DIR | LOAD_LIBRARY_SEARCH_SYSTEM32;
+  std::wstring wide = utf8_to_wide(name);
+  if (wide.empty()) {
+    *error = name + ": not a valid UTF-8 file name";
+    return false;
+  }
+  // A bare name is looked for only in the application's directory, the directories the process
+  // added with AddDllDirectory and System32: never the current directory or PATH, where a planted
+  // DLL would be picked up. A name with a directory part is that file alone, made absolute (as
+  // LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR requires), and its own dependencies are looked for beside it.
+  DWORD flags = LOAD_LIBRARY_SEARCH_DEFAULT_DIRS;
+  if (name.find_first_of("/\\:") != std::string::npos) {
+    const DWORD needed = GetFullPathNameW(wide.c_str(), 0, nullptr, nullptr);
+    std::wstring full(needed > 0 ? needed : 1, L'\0');
+    const DWORD length = needed > 0 ? GetFullPathNameW(wide.c_str(), needed, &full[0], nullptr) : 0;
+    const DWORD code = GetLastError();
+    if (length == 0 || length >= needed) {
+      *error = name + ": GetFullPathNameW failed with " + describe_windows_error(code);
+      return false;
+    }
+    full.resize(length);
+    wide = full;
+    flags |= LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR;
+  }
+  // A missing dependency or a bad image must come back as an error, not as a dialog box that
+  // blocks a server with nobody to click it.
+  DWORD previous_mode = 0;
+  const bool mode_set = SetThreadErrorMode(SEM_FAILCRITICALERRORS | SEM_NOOPENFILEERRORBOX,
+                                           &previous_mode) != 0;
   handle_ = LoadLibraryExW(wide.c_str(), nullptr, flags);
+  const DWORD code = handle_ ? 0 : GetLastError();
+  if (mode_set) SetThreadErrorMode(previous_mode, nullptr);
   if (!handle_) {
-    *error = name + ": LoadLibraryExW failed with error " + std::to_string(GetLastError());
+    *error = name + ": LoadLibraryExW failed with " + describe_windows_error(code);
     return false;
   }
 #else
@@ -78,12 +156,11 @@ std::string DynamicLibrary::resolved_path() const {
   }
 #elif defined(_WIN32)
   wchar_t buffer[4096];
-  DWORD len = handle_ ? GetModuleFileNameW(static_cast<HMODULE>(handle_), buffer, 4096) : 0;
-  if (len > 0 && len < 4096) {
-    int utf8_len = WideCharToMultiByte(CP_UTF8, 0, buffer, len, nullptr, 0, nullptr, nullptr);
-    std::string out(utf8_len, '\0');
-    WideCharToMultiByte(CP_UTF8, 0, buffer, len, &out[0], utf8_len, nullptr, nullptr);
-    return out;
+  const DWORD length = handle_ ? GetModuleFileNameW(static_cast<HMODULE>(handle_), buffer, 4096) : 0;
+  // length == 4096: the path was cut short.
+  if (length > 0 && length < 4096) {
+    std::string path = wide_to_utf8(buffer, static_cast<int>(length));
+    if (!path.empty()) return path;
   }
 #endif
   return name_;

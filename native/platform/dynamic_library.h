@@ -14,7 +14,8 @@ class DynamicLibrary {
   DynamicLibrary& operator=(const DynamicLibrary&) = delete;
 
   // Returns false and fills *error on failure. A bare name is searched by the system loader (on
-  // Windows only in the application and system directories, never the current directory).
+  // Windows only in the application directory, AddDllDirectory's and System32, never the current
+  // directory or PATH); a name with a directory part opens that file.
   bool open(const std::string& name, std::string* error);
   void* symbol(const char* name) const;
   bool is_open() const { return handle_ != nullptr; }

@@ -12,6 +12,14 @@
 
 #if defined(__linux__)
 #include <sched.h>
+#elif defined(_WIN32)
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
 #endif
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -166,6 +174,17 @@ int available_cores() {
   if (sched_getaffinity(0, sizeof(set), &set) == 0) {
     int count = CPU_COUNT(&set);
     if (count > 0) return count;
+  }
+#elif defined(_WIN32)
+  // A process started with an affinity (start /affinity, a job object) gets fewer cores than the
+  // machine has. An unrestricted mask is not counted: it covers one processor group only, and
+  // hardware_concurrency may know of more.
+  DWORD_PTR process_mask = 0, system_mask = 0;
+  if (GetProcessAffinityMask(GetCurrentProcess(), &process_mask, &system_mask) && process_mask != 0 &&
+      process_mask != system_mask) {
+    int count = 0;
+    for (DWORD_PTR mask = process_mask; mask != 0; mask &= mask - 1) ++count;
+    return count;
   }
 #endif
   unsigned count = std::thread::hardware_concurrency();

@@ -11,7 +11,7 @@ namespace conv1x1 {
 
 void parallel_for(int64_t count, int threads, const std::function<void(int64_t)>& fn);
 
-// The cores this process may run on (its CPU affinity on Linux), at least 1.
+// The cores this process may run on (its CPU affinity on Linux and Windows), at least 1.
 int available_cores();
 
 }  // namespace conv1x1

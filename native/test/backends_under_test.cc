@@ -9,11 +9,13 @@ namespace conv1x1 {
 namespace test {
 namespace {
 
-// On x86-64 the lower levels run on a higher-level CPU too, so all of them are tested.
+// The lower levels run on a higher-level CPU too, so all of them are tested: on x86-64 the SSE2
+// baseline and each AVX level, on arm64 the portable (scalar) kernels beside the NEON ones.
 std::vector<SimdLevel> supported_levels() {
   const SimdLevel best = detect_simd_level();
   if (best == SimdLevel::Avx512f) return {SimdLevel::Sse2, SimdLevel::Avx2Fma, SimdLevel::Avx512f};
   if (best == SimdLevel::Avx2Fma) return {SimdLevel::Sse2, SimdLevel::Avx2Fma};
+  if (best == SimdLevel::Neon) return {SimdLevel::Scalar, SimdLevel::Neon};
   return {best};
 }
 
