@@ -5,6 +5,8 @@ export const ScaleErrorCodes = {
   JOB_SPEC: 'ERR_SCALE_JOB_SPEC',
   /** An input of a shard that the model cannot take: a shape it cannot run, no .npy/.npz files. */
   INPUT: 'ERR_SCALE_INPUT',
+  /** Redis could not be reached (submit and status; workers keep reconnecting instead). */
+  REDIS: 'ERR_SCALE_REDIS',
   /** The shard's features could not be written to the output store. */
   OUTPUT: 'ERR_SCALE_OUTPUT',
 } as const;

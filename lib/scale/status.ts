@@ -1,10 +1,8 @@
 // Progress of a queue of shard jobs: job counts by state, the workers connected, and items/s over the
 // completed jobs (from their summaries and BullMQ's start and finish times).
-import { Queue } from 'bullmq';
-
 import type { ShardJob, ShardSummary } from './job-spec';
 import { readOptionsObject, readQueueName } from './options';
-import { clientConnection } from './submit';
+import { openQueue } from './connect';
 
 export interface QueueFailure {
   id: string;
@@ -48,13 +46,7 @@ const PAGE = 1_000;
 export async function openStatus(options: StatusOptions): Promise<StatusReader> {
   const checked = readOptionsObject<StatusOptions>(options, ['redis', 'queue'], 'options');
   const queueName = readQueueName(checked.queue, 'options.queue');
-  const queue = new Queue<ShardJob, ShardSummary>(queueName, { connection: clientConnection(checked.redis, 'options.redis') });
-  try {
-    await queue.waitUntilReady();
-  } catch (error) {
-    await queue.close().catch(() => {});
-    throw error;
-  }
+  const queue = await openQueue<ShardJob, ShardSummary>(checked.redis, queueName, 'options.redis');
   // Completed jobs never change, so each is read once across repeated reads.
   const summaries = new Map<string, { items: number; started: number; finished: number }>();
 

@@ -4,14 +4,13 @@
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { Queue } from 'bullmq';
-
 import { InputError, listInputFiles } from '../cli/inputs';
 import { describe, ErrorCodes, rangeError, typeError } from '../errors';
 import { writeFileAtomic } from '../io/file-io';
 import { OUTPUT_FORMATS, planShards, type OutputFormat, type ShardJob, type ShardSummary } from './job-spec';
 import { readOptionsObject, readPositiveInteger, readQueueName } from './options';
-import { parseRedisUrl, type RedisConnectionOptions } from './redis-url';
+import { openQueue } from './connect';
+import { parseRedisUrl } from './redis-url';
 import { ScaleError, ScaleErrorCodes } from './scale-error';
 
 export interface SubmitOptions {
@@ -51,16 +50,6 @@ export interface SubmitSummary {
 
 const OPTION_NAMES = ['redis', 'queue', 'input', 'out', 'shardSize', 'format', 'batch', 'attempts', 'backoffMs', 'retryFailed'];
 
-/** For short-lived clients (submit, status): fail after a few seconds without Redis instead of waiting forever. */
-export function clientConnection(redis: string, name: string): RedisConnectionOptions & Record<string, unknown> {
-  return {
-    ...parseRedisUrl(redis, name),
-    maxRetriesPerRequest: 2,
-    connectTimeout: 5_000,
-    retryStrategy: (times: number) => (times > 10 ? null : 300),
-  } as unknown as RedisConnectionOptions & Record<string, unknown>;
-}
-
 function readInputs(value: unknown): string[] {
   const list = typeof value === 'string' ? [value] : value;
   if (!Array.isArray(list) || list.length === 0 || !list.every((entry) => typeof entry === 'string' && entry !== '')) {
@@ -76,7 +65,7 @@ function readInputs(value: unknown): string[] {
 
 export async function submitJobs(options: SubmitOptions): Promise<SubmitSummary> {
   const checked = readOptionsObject<SubmitOptions>(options, OPTION_NAMES, 'options');
-  const connection = clientConnection(checked.redis, 'options.redis');
+  parseRedisUrl(checked.redis, 'options.redis');  // checked before any file is listed or written
   const queueName = readQueueName(checked.queue, 'options.queue');
   if (typeof checked.out !== 'string' || checked.out === '') {
     throw typeError(ErrorCodes.INVALID_ARG_TYPE, `options.out must be a folder path but received ${describe(checked.out)}`);
@@ -96,19 +85,17 @@ export async function submitJobs(options: SubmitOptions): Promise<SubmitSummary>
   const outFolder = path.resolve(checked.out);
   const shards = planShards(files, shardSize, outFolder, format, batch);
 
-  const manifest = path.join(outFolder, 'manifest.json');
-  mkdirSync(outFolder, { recursive: true });
-  const manifestText = JSON.stringify({
-    queue: queueName,
-    shards: shards.map(({ id, job }) => ({ id, output: path.basename(job.output), files: (job.inputs as { files: string[] }).files })),
-  }, null, 1);
-  writeFileAtomic(manifest, [new TextEncoder().encode(`${manifestText}\n`)]);
-
-  const queue = new Queue<ShardJob, ShardSummary>(queueName, { connection });
+  const queue = await openQueue<ShardJob, ShardSummary>(checked.redis, queueName, 'options.redis');
   try {
-    await queue.waitUntilReady();
+    const manifest = path.join(outFolder, 'manifest.json');
+    mkdirSync(outFolder, { recursive: true });
+    const manifestText = JSON.stringify({
+      queue: queueName,
+      shards: shards.map(({ id, job }) => ({ id, output: path.basename(job.output), files: (job.inputs as { files: string[] }).files })),
+    }, null, 1);
+    writeFileAtomic(manifest, [new TextEncoder().encode(`${manifestText}\n`)]);
     let added = 0, existing = 0, retried = 0;
-    const CHUNK = 500;  // one round trip per chunk, not per job
+    const CHUNK = 500;  // a chunk's lookups go out together rather than one after another
     for (let start = 0; start < shards.length; start += CHUNK) {
       const chunk = shards.slice(start, start + CHUNK);
       const found = await Promise.all(chunk.map(({ id }) => queue.getJob(id)));
