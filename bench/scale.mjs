@@ -4,9 +4,9 @@
 // start-up and model loading are left out. The two set-ups alternate; medians over --reps runs.
 // Run: `node bench/scale.mjs [--reps 3] [--files 1000] [--workers 2]` after `npm ci` (needs redis-server).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -24,10 +24,11 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     'items-per-file': { type: 'string', default: '8' },
     'shard-size': { type: 'string', default: '2' },
+    batch: { type: 'string', default: '1' },
   },
 });
 const reps = Number(values.reps), fileCount = Number(values.files), many = Number(values.workers);
-const itemsPerFile = Number(values['items-per-file']), shardSize = Number(values['shard-size']);
+const itemsPerFile = Number(values['items-per-file']), shardSize = Number(values['shard-size']), batch = Number(values.batch);
 
 const root = mkdtempSync(path.join(tmpdir(), 'conv1x1-scale-bench-'));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
@@ -63,6 +64,12 @@ function startWorker(url, queue, name) {
   return { child, ready, exited };
 }
 
+/** CPU seconds a process has used (Linux /proc), to show how much of a core each worker got. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;  // utime + stime, in clock ticks of 1/100 s
+}
+
 async function run(redis, inputs, workerCount, label) {
   const queueName = `bench-${label}`;
   const out = path.join(root, `out-${label}`);
@@ -70,7 +77,8 @@ async function run(redis, inputs, workerCount, label) {
   await Promise.all(workers.map((worker) => worker.ready));
   const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
   try {
-    const summary = await submitJobs({ redis: redis.url, queue: queueName, input: inputs, out, shardSize });
+    const started = performance.now();
+    const summary = await submitJobs({ redis: redis.url, queue: queueName, input: inputs, out, shardSize, batch });
     for (;;) {
       const counts = await queue.getJobCounts('completed', 'failed');
       if (counts.completed + counts.failed === summary.shards) break;
@@ -80,7 +88,9 @@ async function run(redis, inputs, workerCount, label) {
     const items = jobs.reduce((sum, job) => sum + job.returnvalue.items, 0);
     const first = Math.min(...jobs.map((job) => job.processedOn));
     const last = Math.max(...jobs.map((job) => job.finishedOn));
-    return { items, seconds: (last - first) / 1000, itemsPerSecond: items / ((last - first) / 1000) };
+    const cpu = workers.reduce((sum, worker) => sum + cpuSeconds(worker.child.pid), 0);
+    const wall = (performance.now() - started) / 1000;
+    return { items, seconds: (last - first) / 1000, itemsPerSecond: items / ((last - first) / 1000), coresUsed: cpu / wall };
   } finally {
     await queue.close();
     for (const worker of workers) worker.child.kill('SIGTERM');
@@ -101,7 +111,8 @@ try {
     for (const count of order) {
       const result = await run(redis, inputs, count, `${rep}-${count}`);
       (count === 1 ? one : several).push(result.itemsPerSecond);
-      console.log(`  rep ${rep + 1}: ${count} worker(s): ${result.items} items in ${result.seconds.toFixed(2)} s = ${result.itemsPerSecond.toFixed(1)} items/s`);
+      console.log(`  rep ${rep + 1}: ${count} worker(s): ${result.items} items in ${result.seconds.toFixed(2)} s = ` +
+        `${result.itemsPerSecond.toFixed(1)} items/s; the workers used ${result.coresUsed.toFixed(2)} cores; load average ${loadavg()[0].toFixed(1)}`);
     }
   }
   const ratios = several.map((value, i) => value / one[i]);

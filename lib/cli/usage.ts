@@ -36,7 +36,7 @@ submit options:
   --out <folder>             one shard-<i>-of-<n>.<format> per job, plus manifest.json
   --shard-size <k>           input files per job
   --format <npy|safetensors> output format (default npy)
-  --batch <n>                inputs per forward pass in the worker (default 32)
+  --batch <n>                inputs per forward pass in the worker (default 1)
   --attempts <n>             tries per job before it fails (default 3)
   --backoff <ms>             first retry delay, doubled each time (default 1000)
   --retry-failed             put failed jobs of this input set back in the queue

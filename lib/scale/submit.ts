@@ -23,7 +23,7 @@ export interface SubmitOptions {
   /** Input files per shard (per job). */
   shardSize: number;
   format?: OutputFormat;
-  /** Items per forward pass in the worker (default 32). */
+  /** Items per forward pass in the worker (default 1). */
   batch?: number;
   /** Tries per job before it fails for good (default 3). */
   attempts?: number;
