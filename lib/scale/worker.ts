@@ -58,20 +58,27 @@ const OPTION_NAMES = [
   'lockDurationMs', 'stalledIntervalMs', 'maxStalledCount', 'log',
 ];
 
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function isConnectionError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) || /Connection is closed|connect ETIMEDOUT/.test(error.message);
+}
+
 /** Resolves once the worker is connected and taking jobs. */
 export async function createWorker(options: CreateWorkerOptions): Promise<ScaleWorker> {
   const checked = readOptionsObject<CreateWorkerOptions>(options, OPTION_NAMES, 'options');
   const connection = parseRedisUrl(checked.redis, 'options.redis');
   const queue = readQueueName(checked.queue, 'options.queue');
   const cores = backend().cores;
-  if (checked.threads !== undefined) setThreads(readPositiveInteger(checked.threads, 'options.threads', 1, cores));
-  const slots = backend().maxConcurrentCalls;
-  const concurrency = readPositiveInteger(checked.concurrency, 'options.concurrency', 1, Number.MAX_SAFE_INTEGER);
+  const threads = checked.threads === undefined ? undefined : readPositiveInteger(checked.threads, 'options.threads', 1, cores);
+  const slots = Math.max(1, Math.floor(cores / (threads ?? backend().threads)));
+  const concurrency = readPositiveInteger(checked.concurrency, 'options.concurrency', 1);
   if (concurrency > slots) {
     throw rangeError(
       ErrorCodes.OUT_OF_RANGE,
       `options.concurrency must be from 1 to ${slots} (the calls this process runs at once: ${cores} cores / ` +
-        `${backend().threads} thread(s) per call) but received ${concurrency}; lower threads for more jobs at once`,
+        `${threads ?? backend().threads} thread(s) per call) but received ${concurrency}; lower threads for more jobs at once`,
     );
   }
   if (checked.syncForward !== undefined && typeof checked.syncForward !== 'boolean') {
@@ -80,6 +87,16 @@ export async function createWorker(options: CreateWorkerOptions): Promise<ScaleW
   if (checked.syncForward && concurrency > 1) {
     throw rangeError(ErrorCodes.INVALID_ARG_VALUE, `options.syncForward runs one job at a time; it needs concurrency 1 but concurrency is ${concurrency}`);
   }
+  if (checked.extraction !== undefined && typeof (checked.extraction as Partial<ExtractionModel> | null)?.model?.forwardAsync !== 'function') {
+    throw typeError(ErrorCodes.INVALID_ARG_TYPE, `options.extraction must be a loaded model ({ model, inputChannels, name }) but received ${describe(checked.extraction)}`);
+  }
+  if (checked.log !== undefined && typeof checked.log !== 'function') {
+    throw typeError(ErrorCodes.INVALID_ARG_TYPE, `options.log must be a function but received ${describe(checked.log)}`);
+  }
+  const lockDuration = readPositiveInteger(checked.lockDurationMs, 'options.lockDurationMs', 30_000);
+  const stalledInterval = readPositiveInteger(checked.stalledIntervalMs, 'options.stalledIntervalMs', 30_000);
+  const maxStalledCount = readPositiveInteger(checked.maxStalledCount, 'options.maxStalledCount', 2);
+  if (threads !== undefined) setThreads(threads);  // process-wide: only once every option is known to be good
   const syncForward = checked.syncForward ?? false;
   const name = readOptionalString(checked.name, 'options.name') ?? `${hostname()}:${process.pid}`;
   const log = checked.log ?? (() => {});
@@ -101,15 +118,19 @@ export async function createWorker(options: CreateWorkerOptions): Promise<ScaleW
     connection,
     concurrency,
     name,
-    lockDuration: readPositiveInteger(checked.lockDurationMs, 'options.lockDurationMs', 30_000),
-    stalledInterval: readPositiveInteger(checked.stalledIntervalMs, 'options.stalledIntervalMs', 30_000),
-    maxStalledCount: readPositiveInteger(checked.maxStalledCount, 'options.maxStalledCount', 2),
+    lockDuration,
+    stalledInterval,
+    maxStalledCount,
   });
 
   // Connection errors repeat while Redis is away (ioredis keeps reconnecting): one line per outage,
-  // and one when a job completes again.
+  // and one when a job completes again. Other errors (a lock lost to a stall, say) are logged each time.
   let outage = false;
   worker.on('error', (error) => {
+    if (!isConnectionError(error)) {
+      log(`error: ${error.message}`);
+      return;
+    }
     if (!outage) log(`Redis at ${redactRedisUrl(checked.redis)}: ${error.message}; reconnecting`);
     outage = true;
   });
