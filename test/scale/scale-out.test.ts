@@ -111,12 +111,13 @@ describe('two worker processes share a job of 200 shards', () => {
 
     // Kill worker A while it holds a job it started moments ago, once a fifth of the work is done.
     const queue = openQueue(queueName);
-    killedJobId = await waitFor('worker-a in the middle of a job', async () => {
+    const victim = await waitFor('worker-a in the middle of a job', async () => {
       if ((await queue.getCompletedCount()) < SHARDS / 5) return undefined;
       const active = await queue.getActive();
-      const job = active.find((candidate) => candidate.processedBy === 'worker-a' && Date.now() - (candidate.processedOn ?? 0) < 15);
-      return job?.id;
+      return active.find((candidate) => candidate.processedBy === 'worker-a' && Date.now() - (candidate.processedOn ?? 0) < 15);
     }, 60_000, 2);
+    killedJobId = victim.id!;
+    const killedAt = Date.now();
     a.child.kill('SIGKILL');
     expect((await a.exited).signal).toBe('SIGKILL');
 
@@ -131,6 +132,9 @@ describe('two worker processes share a job of 200 shards', () => {
     expect(killed.returnvalue.worker).toBe('worker-b');
     expect(killed.stalledCounter).toBeGreaterThanOrEqual(1);
     expect(b.log()).toContain(`${killedJobId}: `);
+    // One line for the CI log: what the kill did.
+    console.log(`kill: worker-a was SIGKILLed ${killedAt - (victim.processedOn ?? 0)} ms into ${killedJobId}; ` +
+      `worker-b completed it ${((killed.finishedOn ?? 0) - killedAt) / 1000} s after the kill (stalled ${killed.stalledCounter} time(s))`);
 
     // The poisoned shard failed after its 2 attempts, with the reason; nothing else failed.
     const [failed] = await queue.getFailed();
@@ -138,6 +142,7 @@ describe('two worker processes share a job of 200 shards', () => {
     expect(failed.attemptsMade).toBe(2);
     expect(failed.failedReason).toContain('f0157.npy');
     expect(failed.failedReason).toMatch(/not safetensors, \.npy or \.npz/);
+    console.log(`poison: ${failed.id} failed after ${failed.attemptsMade} attempts: ${failed.failedReason}`);
 
     // Every other shard's output exactly once, complete, and nothing else in the output folder.
     const listing = outputListing(out);
@@ -214,6 +219,9 @@ describe('a Redis restart mid-run', () => {
       expect(after.length, `${worker.name} completed jobs after the restart:\n${worker.log()}`).toBeGreaterThan(0);
     }
     expect(c.log() + d.log()).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+\/?: .*; reconnecting/);
+    const before = completed.filter((job) => (job.finishedOn ?? 0) <= restarted).length;
+    console.log(`restart: Redis down 2 s after ${before} of ${shards} shards; ${shards - before} completed after it ` +
+      `(${[c, d].map((w) => `${w.name}: ${completed.filter((job) => job.returnvalue.worker === w.name && (job.finishedOn ?? 0) > restarted).length}`).join(', ')}), none failed`);
     const listing = outputListing(out);
     expect(listing).toHaveLength(shards + 1);
     expect(listing.filter((name) => name.startsWith('.'))).toEqual([]);
