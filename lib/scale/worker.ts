@@ -137,7 +137,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<ScaleW
   worker.on('completed', (job, summary) => {
     if (outage) log(`Redis at ${redactRedisUrl(checked.redis)}: reconnected`);
     outage = false;
-    log(`${job.id}: ${summary.items} items in ${summary.seconds.toFixed(2)} s → ${summary.output}`);
+    log(`${job.id}: ${summary.items} item${summary.items === 1 ? '' : 's'} in ${summary.seconds.toFixed(2)} s → ${summary.output}`);
   });
   worker.on('failed', (job, error) => {
     if (!job) return;
