@@ -2,7 +2,8 @@
 // shard) run by 1 worker process and by 2, each single-threaded (--threads 1), against a local
 // redis-server. Items/s is counted from the jobs' own start and finish times in Redis, so process
 // start-up and model loading are left out. The two set-ups alternate; medians over --reps runs.
-// Run: `node bench/scale.mjs [--reps 3] [--files 1000] [--workers 2]` after `npm ci` (needs redis-server).
+// Run: `node bench/scale.mjs [--reps 3] [--files 1000] [--workers 2] [--batch 1] [--node-flags=--single-threaded-gc]`
+// after `npm ci` (needs redis-server). Each run also prints how many cores the workers got.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -25,6 +26,8 @@ const { values } = parseArgs({
     'items-per-file': { type: 'string', default: '8' },
     'shard-size': { type: 'string', default: '2' },
     batch: { type: 'string', default: '1' },
+    // e.g. --node-flags=--single-threaded-gc: V8 then collects garbage on the worker's one thread too
+    'node-flags': { type: 'string', default: '' },
   },
 });
 const reps = Number(values.reps), fileCount = Number(values.files), many = Number(values.workers);
@@ -52,7 +55,8 @@ function makeInputs() {
 }
 
 function startWorker(url, queue, name) {
-  const child = spawn(process.execPath, [cli, 'worker', '--redis', url, '--queue', queue, '--name', name, '--threads', '1', '--concurrency', '1'],
+  const nodeFlags = values['node-flags'].split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, cli, 'worker', '--redis', url, '--queue', queue, '--name', name, '--threads', '1', '--concurrency', '1'],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.setEncoding('utf8').on('data', (chunk) => (log += chunk));
@@ -103,7 +107,7 @@ const redis = await startRedis(root);
 try {
   const inputs = makeInputs();
   console.log(`scale-out: ${fileCount} files × ${itemsPerFile} items [32, 56, 56], ${shardSize} files per shard; ` +
-    `1 vs ${many} worker processes, each --threads 1; ${reps} repetitions, alternating`);
+    `1 vs ${many} worker processes, each --threads 1${values['node-flags'] ? `, node ${values['node-flags']}` : ''}; ${reps} repetitions, alternating`);
   const one = [], several = [];
   for (let rep = 0; rep < reps; rep++) {
     // Alternate which set-up goes first, so a drift in the machine's load hits both alike.
