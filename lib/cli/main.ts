@@ -80,6 +80,10 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
+  // bullmq and ioredis load only for the commands that use them.
+  if (command === 'worker') return (require('./worker') as typeof import('./worker')).runWorkerCommand(rest);
+  if (command === 'submit') return (require('./submit') as typeof import('./submit')).runSubmitCommand(rest);
+  if (command === 'status') return (require('./status') as typeof import('./status')).runStatusCommand(rest);
   throw new UsageError(`unknown command '${command}'`);
 }
 
