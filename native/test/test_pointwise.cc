@@ -179,6 +179,7 @@ class PointwiseSuite {
   void sweep_tile_edges();
   void sweep_depths();
   void sweep_x_blocks();
+  void sweep_x_tile_copies();
   void sweep_thread_split();
   void sweep_activations();
   void sweep_gather_paths();
@@ -310,6 +311,30 @@ void PointwiseSuite::sweep_depths() {
         check_case(spec);
         ++counter;
       }
+    }
+  }
+}
+
+// Tile-outer pixel tiles (K > kPanelOuterMaxK) copy each X tile to dense rows when X's rows are a
+// multiple of 64 floats apart: 1×64, 2×64 and 1×128 images, against a 1×80 one that is read in
+// place, with partial panels and at K around the K blocks.
+void PointwiseSuite::sweep_x_tile_copies() {
+  const int64_t mr = set_->pixel_panel_width;
+  const int64_t shapes[][3] = {  // output channels, height, width
+      {mr + 1, 1, 64}, {2 * mr - 1, 2, 64}, {3, 1, 128}, {4 * mr + 3, 1, 128}, {mr + 1, 1, 80}};
+  const int64_t depths[] = {kPanelOuterMaxK + 1, kKBlock + 3, kKBlockMax, kKBlockMax + 1};
+  int counter = 0;
+  for (int64_t depth : depths) {
+    for (const auto& shape : shapes) {
+      CaseSpec spec;
+      rotate(&spec, counter);
+      spec.groups = 1;
+      spec.depth = depth;
+      spec.group_channels = shape[0];
+      spec.height = shape[1];
+      spec.width = shape[2];
+      check_case(spec);
+      ++counter;
     }
   }
 }
@@ -542,6 +567,7 @@ void PointwiseSuite::run() {
     sweep_tile_edges();
     sweep_depths();
     sweep_x_blocks();
+    sweep_x_tile_copies();
     sweep_thread_split();
     sweep_activations();
     sweep_gather_paths();
