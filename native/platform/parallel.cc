@@ -13,13 +13,7 @@
 #if defined(__linux__)
 #include <sched.h>
 #elif defined(_WIN32)
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
+#include "windows_api.h"
 #endif
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
