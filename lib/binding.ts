@@ -88,6 +88,8 @@ export type NativePreparedDepthwise = NativePreparedOp;
 /** A Sequential's layers for one input shape, run as one async job (see layers/chain.ts). */
 export interface NativePreparedChain {
   runAsync(input: Float32Array, out: Float32Array, outIsPrivate: boolean, inputIsPrivate: boolean): Promise<Float32Array>;
+  /** Floats of the intermediates' arena that each call takes. */
+  arenaElements(): number;
   /** Releases the chain's share of its layers' weights; later calls throw ERR_CLOSED. */
   close(): void;
 }

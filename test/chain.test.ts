@@ -14,6 +14,8 @@ import {
   SeparableConv2d,
   Sequential,
   Tensor,
+  backend,
+  setQueueLimits,
   type Conv1x1LayerOptions,
   type Layer,
   type TensorLike,
@@ -103,6 +105,18 @@ describe('the chain and the layers in it', () => {
     expect(own).toHaveBeenCalledTimes(1);
   });
 
+  it('never writes into the caller\'s input, also when a residual\'s block only reshapes it', async () => {
+    for (const model of [new Sequential([new Residual(new Flatten())]), new Residual(new Flatten(), { activation: 'relu' })]) {
+      const x = new Tensor(new Float32Array([1, -2, 3, 4, 5, -6]), [2, 3]);
+      const y = model.forward(x);
+      expect(Array.from(x.data)).toEqual([1, -2, 3, 4, 5, -6]);
+      expect(Array.from(y.data)).toEqual(model instanceof Residual ? [2, 0, 6, 8, 10, 0] : [2, -4, 6, 8, 10, -12]);
+      const z = await model.forwardAsync(x);
+      expect(Array.from(x.data)).toEqual([1, -2, 3, 4, 5, -6]);
+      expect(Array.from(z.data)).toEqual(Array.from(y.data));
+    }
+  });
+
   it('snapshots the caller\'s input at the call', async () => {
     const model = new Sequential([conv(4, 8, 1), depthwise(8, 3)]);
     const x = input([2, 4, 5, 5], 7);
@@ -125,6 +139,44 @@ describe('the chain and the layers in it', () => {
     await other.forwardAsync(x);
     await other.close();
     await expect(other.forwardAsync(x)).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+  });
+
+  it('counts a chained call as in flight on every layer inside: closing one waits for it', async () => {
+    const inner = new Sequential([conv(64, 64, 1), depthwise(64, 3)]);
+    const model = new Sequential([inner, conv(64, 64, 5)]);
+    const x = input([8, 64, 48, 48], 13);  // milliseconds of work: the close comes while it runs
+    const want = model.forward(x).data;
+    let callSettled = false, closeResolved = false;
+    const call = model.forwardAsync(x).finally(() => { callSettled = true; });
+    const closing = inner.close().then(() => { closeResolved = true; });
+    // Checked at every turn of the event loop until both are done: never closed while still running.
+    while (!(callSettled && closeResolved)) {
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(!closeResolved || callSettled, 'inner.close() resolved while the chained call ran').toBe(true);
+    }
+    await closing;
+    expectSame((await call).data, want, 'the call that close() waited for');
+    await expect(model.forwardAsync(x)).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+  });
+
+  it('asks the queue for the arena too before it allocates anything', async () => {
+    const model = new Sequential([conv(8, 64, 1), conv(64, 64, 3), conv(64, 8, 5)]);
+    const x = input([2, 8, 16, 16], 15);
+    await model.forwardAsync(x);  // the chain exists now
+    const before = backend().queue;
+    // Input and output 2·8·256 floats each; the two 64-channel intermediates overlap in time, so the
+    // arena holds both: 2 · 2·64·256 floats.
+    const needs = 4 * (2 * 2 * 8 * 256 + 2 * 2 * 64 * 256);
+    setQueueLimits({ bytes: needs + 1024 });
+    try {
+      const first = model.forwardAsync(x);  // admitted: a call alone always is
+      const refused = model.forwardAsync(x);
+      await expect(refused).rejects.toMatchObject({ code: 'ERR_QUEUE_FULL' });
+      await expect(refused).rejects.toThrow(new RegExp(`and this one needs ${needs} more`));
+      await first;
+    } finally {
+      setQueueLimits({ bytes: before.maxBytes });
+    }
   });
 
   it('checks out like the layers do: shape, overlap with the input', async () => {

@@ -2,7 +2,7 @@
 // block's output shape must equal its input's. The add runs in JavaScript, in place on the output.
 import { activationFunction } from '../activation';
 import { Conv1x1Error, ErrorCodes, shapeError } from '../errors';
-import { readTensor, sharesMemory, type Tensor, type TensorLike } from '../tensor';
+import { readTensor, sharesMemory, Tensor, type TensorLike } from '../tensor';
 import { ACTIVATIONS, checkOptionNames, readChoice, readFiniteNumber, readOptionsObject, type Activation } from '../validate';
 import { closeAll, forwardAsyncOf, forwardAsyncWith, type Layer, type Privacy } from './layer';
 import { addChainSteps, chainSteps, elementsOf, type ChainBuilder } from './chain';
@@ -50,7 +50,13 @@ export class Residual implements Layer {
     const x = readTensor(input, 'input');
     this.outputShape(x.shape);
     this.#checkOut(x.data, out);
-    return this.#add(this.block.forward(x, out), x.data);
+    return this.#add(this.#notTheInput(this.block.forward(x, out), x.data), x.data);
+  }
+
+  // A block that only reshapes returns the input's own memory: the add must not write into the
+  // caller's array, so it adds into a copy.
+  #notTheInput(y: Tensor, input: Float32Array): Tensor {
+    return sharesMemory(y.data, input) ? Tensor.fromTrusted(new Float32Array(y.data), y.shape) : y;
   }
 
   // The skip reads the input after the block has written `out`: they must not share memory.
@@ -75,7 +81,8 @@ export class Residual implements Layer {
     this.#checkOut(x.data, out);
     // The skip input is read after the block finishes: a caller's array may have changed by then.
     const skip = privacy.input ? x.data : new Float32Array(x.data);
-    return this.#add(await forwardAsyncOf(this.block, x, out, privacy), skip);
+    const y = await forwardAsyncOf(this.block, x, out, privacy);
+    return this.#add(privacy.input ? y : this.#notTheInput(y, x.data), skip);
   }
 
   // The block's steps, then the add into the block's result (never into the input itself: a block

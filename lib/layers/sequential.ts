@@ -29,6 +29,7 @@ interface Plan {
 interface NativeChain {
   prepared: NativePreparedChain;
   lifetimes: Lifetime[];
+  arenaElements: number;
 }
 
 /** One async call's own buffers: a snapshot of its input, and every layer's output but the last. */
@@ -75,9 +76,12 @@ export class Sequential implements Layer {
    */
   close(): Promise<void> {
     return this.#lifetime.closeThen(async () => {
-      await closeAll(this.layers);
-      for (const plan of this.#plans.values()) plan.chain?.prepared.close();
-      this.#plans.clear();
+      try {
+        await closeAll(this.layers);
+      } finally {
+        for (const plan of this.#plans.values()) plan.chain?.prepared.close();
+        this.#plans.clear();
+      }
     });
   }
 
@@ -109,9 +113,7 @@ export class Sequential implements Layer {
     return this.#lifetime.track(() => this.#runAsync(input, out, privacy));
   }
 
-  // The input is snapshotted into this call's own buffer when it is the caller's (as every async call
-  // snapshots), and each layer writes into another of the call's buffers: all of them are private,
-  // so no layer snapshots or copies again.
+  // Every layer's steps in order, or null as soon as one layer cannot run natively.
   [chainSteps](builder: ChainBuilder, inputShape: readonly number[], input: number): number | null {
     this.#lifetime.checkOpen();
     const shapes = this.#plan(inputShape).shapes;
@@ -123,6 +125,9 @@ export class Sequential implements Layer {
     return current;
   }
 
+  // As one native job when the chain allows; otherwise layer by layer: the input is snapshotted into
+  // this call's own buffer when it is the caller's (as every async call snapshots), and each layer
+  // writes into another of the call's buffers: all of them are private, so no layer copies again.
   async #runAsync(input: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
     this.#lifetime.checkOpen();
     const x = readTensor(input, 'input');
@@ -156,9 +161,10 @@ export class Sequential implements Layer {
     }
   }
 
-  // One native job for the whole chain. Its layers' lifetimes are checked per call: the chain shares
-  // their weights, so a layer closed on its own would otherwise still run here. A chain with a closed
-  // layer is dropped, releasing its share of the weights.
+  // One native job for the whole chain. Its layers' lifetimes are checked per call (the chain shares
+  // their weights, so a layer closed on its own would otherwise still run here; a chain with a closed
+  // layer is dropped, releasing its share of the weights), and the call counts as in flight on each
+  // of them, so that closing any layer inside waits for it as it waits for the layer's own calls.
   async #runChain(chain: NativeChain, plan: Plan, x: TensorLike, out: TensorLike | null, privacy: Privacy): Promise<Tensor> {
     if (chain.lifetimes.some((lifetime) => lifetime.closed)) {
       chain.prepared.close();
@@ -168,9 +174,14 @@ export class Sequential implements Layer {
     const shape = plan.shapes[plan.shapes.length - 1];
     const outData = readOut(out, shape, 'out', { input: x.data, weight: null, bias: null });
     const outputElements = elementsOf(shape);
-    checkQueueRoom(plan.inputElements + outputElements);
+    checkQueueRoom((privacy.input ? 0 : plan.inputElements) + outputElements + chain.arenaElements);
     const output = outData ?? allocateFloats(outputElements);
-    await chain.prepared.runAsync(x.data, output, privacy.out || outData === null, privacy.input);
+    let run = () => chain.prepared.runAsync(x.data, output, privacy.out || outData === null, privacy.input);
+    for (const lifetime of chain.lifetimes) {
+      const inner = run;
+      run = () => lifetime.track(inner);
+    }
+    await run();
     return Tensor.fromTrusted(output, shape);
   }
 
@@ -182,7 +193,8 @@ export class Sequential implements Layer {
         plan.chain = null;
       } else {
         const { steps, bufferElements } = builder.finish(result);
-        plan.chain = { prepared: new native.PreparedChain(steps, bufferElements), lifetimes: builder.lifetimes };
+        const prepared = new native.PreparedChain(steps, bufferElements);
+        plan.chain = { prepared, lifetimes: builder.lifetimes, arenaElements: prepared.arenaElements() };
       }
     }
     return plan.chain;
@@ -206,7 +218,12 @@ export class Sequential implements Layer {
         shapes.push(shape);
       });
       plan = { shapes, inputElements: inputShape.reduce((a, b) => a * b, 1), syncSet: null, idleSets: [], chain: undefined };
-      if (this.#plans.size >= MAX_PLANS) this.#plans.delete(this.#plans.keys().next().value as string);
+      if (this.#plans.size >= MAX_PLANS) {
+        // The oldest shape's plan goes, and its chain's share of the weights with it.
+        const oldest = this.#plans.keys().next().value as string;
+        this.#plans.get(oldest)?.chain?.prepared.close();
+        this.#plans.delete(oldest);
+      }
       this.#plans.set(key, plan);
     }
     return plan;

@@ -86,6 +86,7 @@ ChainStep read_step(const Napi::Value& value) {
 Napi::Function PreparedChain::define(Napi::Env env) {
   return DefineClass(env, "PreparedChain",
                      {InstanceMethod<&PreparedChain::run_async>("runAsync"),
+                      InstanceMethod<&PreparedChain::arena_elements>("arenaElements"),
                       InstanceMethod<&PreparedChain::close>("close")});
 }
 
@@ -112,6 +113,14 @@ PreparedChain::PreparedChain(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
 Napi::Value PreparedChain::close(const Napi::CallbackInfo& info) {
   chain_.reset();  // in-flight calls hold their own reference and finish with it
   return info.Env().Undefined();
+}
+
+Napi::Value PreparedChain::arena_elements(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    if (!chain_) throw_domain_error(env, "ERR_CLOSED", "the Sequential layer was closed");
+    return Napi::Number::New(env, static_cast<double>(chain_->arena_elements()));
+  });
 }
 
 Napi::Value PreparedChain::run_async(const Napi::CallbackInfo& info) {

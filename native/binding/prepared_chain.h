@@ -9,6 +9,7 @@
 //            | { op: 'copy', input, output, elements }]
 //     bufferElements: floats of each buffer; [0] is the input, the last is the output.
 //   runAsync(input, out, outIsPrivate, inputIsPrivate) -> Promise<out>
+//   arenaElements() -> floats of the intermediates' arena each call takes (for the queue pre-check)
 //   close() -> releases the chain's share of the weights; later calls throw ERR_CLOSED
 // The chain shares its layers' weights: closing a layer does not stop a chain made before, so the
 // facade checks its layers are open before each call.
@@ -28,6 +29,7 @@ class PreparedChain : public Napi::ObjectWrap<PreparedChain> {
 
  private:
   Napi::Value run_async(const Napi::CallbackInfo& info);
+  Napi::Value arena_elements(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);
 
   std::shared_ptr<const LayerChain> chain_;
