@@ -10,7 +10,14 @@ platform=$(node -p 'process.platform + "-" + process.arch')
 
 shopt -s nullglob
 binaries=(prebuilds/"$platform"/*.node)
-if [ ${#binaries[@]} -eq 0 ]; then
+# A prebuild older than any native source or binding.gyp would test a binary the package no longer
+# matches: rebuild it then, as when there is none.
+stale=""
+if [ ${#binaries[@]} -gt 0 ]; then
+  stale=$(find native binding.gyp -newer "${binaries[0]}" -print -quit)
+fi
+if [ ${#binaries[@]} -eq 0 ] || [ -n "$stale" ]; then
+  [ -n "$stale" ] && echo "prebuild: ${binaries[0]} is older than $stale: building it again"
   npm run prebuild
   binaries=(prebuilds/"$platform"/*.node)
   [ ${#binaries[@]} -gt 0 ] || { echo "pack smoke: npm run prebuild wrote no prebuilds/$platform/*.node"; exit 1; }

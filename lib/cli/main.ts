@@ -80,11 +80,22 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  // bullmq and ioredis load only for the commands that use them.
-  if (command === 'worker') return (require('./worker') as typeof import('./worker')).runWorkerCommand(rest);
-  if (command === 'submit') return (require('./submit') as typeof import('./submit')).runSubmitCommand(rest);
-  if (command === 'status') return (require('./status') as typeof import('./status')).runStatusCommand(rest);
+  // bullmq and ioredis, optional packages, load only for the commands that use them.
+  if (command === 'worker') return (requireScale('./worker') as typeof import('./worker')).runWorkerCommand(rest);
+  if (command === 'submit') return (requireScale('./submit') as typeof import('./submit')).runSubmitCommand(rest);
+  if (command === 'status') return (requireScale('./status') as typeof import('./status')).runStatusCommand(rest);
   throw new UsageError(`unknown command '${command}'`);
+}
+
+// A scale-out command's module, or a usage error that says how to install what it needs.
+function requireScale(path: string): unknown {
+  try {
+    return require(path);
+  } catch (error) {
+    const missing = /Cannot find module '(bullmq|ioredis)'/.exec((error as Error).message);
+    if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND' || !missing) throw error;
+    throw new UsageError(`the scale-out commands need the optional packages bullmq and ioredis ('${missing[1]}' is not installed): npm install bullmq ioredis`);
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -349,6 +349,17 @@ await check('conv1x1 extract --input <missing file>: exit 1', () => {
   expect(stderr.startsWith('conv1x1: '), `stderr: ${stderr.trim()}`);
 });
 
+// bullmq and ioredis are optional peer dependencies: a plain install has neither, and the library,
+// the demo and extract must not need them; the scale-out commands say how to get them.
+await check('no bullmq or ioredis installed; conv1x1 worker: exit 2, says to install them', () => {
+  for (const name of ['bullmq', 'ioredis']) {
+    expect(!fs.existsSync(path.join(project, 'node_modules', name)), `${name} was installed with the package`);
+  }
+  const { status, stderr } = runCli(['worker', '--redis', 'redis://127.0.0.1:1', '--queue', 'q']);
+  expectEqual(status, 2, `exit code (stderr: ${stderr.trim()})`);
+  expect(stderr.includes('npm install bullmq ioredis'), `stderr: ${stderr.trim()}`);
+});
+
 if (args.save) fs.writeFileSync(args.save, JSON.stringify(results));
 if (args.compare) {
   await check(`same numbers as the run saved in ${path.basename(args.compare)}`, () => {
