@@ -33,17 +33,28 @@ export class Lifetime {
    * throws) and keeps the caller's stack.
    */
   track<T>(start: () => Promise<T>): Promise<T> {
+    return Lifetime.trackAll([this], start);
+  }
+
+  /**
+   * track() on several lifetimes at once: the call counts as in flight on each of them (a chained
+   * Sequential call on every layer it runs), with one promise and one reaction however many there are.
+   */
+  static trackAll<T>(lifetimes: readonly Lifetime[], start: () => Promise<T>): Promise<T> {
     const call = start();
-    this.#inFlight++;
+    for (const lifetime of lifetimes) lifetime.#inFlight++;
+    const settled = () => {
+      for (const lifetime of lifetimes) lifetime.#settled();
+    };
     return new Promise<T>((resolve, reject) => {
       call.then(
         (value) => {
           resolve(value);
-          this.#settled();
+          settled();
         },
         (error: unknown) => {
           reject(error);
-          this.#settled();
+          settled();
         },
       );
     });

@@ -176,12 +176,8 @@ export class Sequential implements Layer {
     const outputElements = elementsOf(shape);
     checkQueueRoom((privacy.input ? 0 : plan.inputElements) + outputElements + chain.arenaElements);
     const output = outData ?? allocateFloats(outputElements);
-    let run = () => chain.prepared.runAsync(x.data, output, privacy.out || outData === null, privacy.input);
-    for (const lifetime of chain.lifetimes) {
-      const inner = run;
-      run = () => lifetime.track(inner);
-    }
-    await run();
+    await Lifetime.trackAll(chain.lifetimes, () =>
+      chain.prepared.runAsync(x.data, output, privacy.out || outData === null, privacy.input));
     return Tensor.fromTrusted(output, shape);
   }
 
