@@ -2,9 +2,9 @@
 
 #include "../core/plan.h"
 #include "../gemm/backend_registry.h"
-#include "addon_state.h"
 #include "call_buffers.h"
 #include "conv_job.h"
+#include "conv_worker.h"
 #include "js_args.h"
 #include "js_errors.h"
 
@@ -57,16 +57,11 @@ Napi::Value conv_async(const Napi::CallbackInfo& info) {
     BackendRegistry::instance().active();  // a backend that failed to load rejects now, not later
     QueueTicket ticket = admit_async_call(env, call.plan.input_elements + call.plan.weight_elements,
                                           call.plan.output_elements);
-    // Snapshot what the call reads: the caller may detach or reuse its arrays while it runs.
-    auto input = std::make_unique<AsyncInput>(call.buffers, false);
+    // The input is snapshotted (the caller may detach or reuse its arrays while it runs), and the
+    // weights copied with it.
     auto weights = prepare_weights(call.plan, call.weight.data, call.bias.data);
-    auto* worker = new ConvWorker(env, &addon_state(env).scheduler, std::move(ticket),
-                                  bind_conv(call.plan, std::move(weights)),
-                                  call.plan.output_elements, std::move(input),
-                                  call.buffers.out_array, read_flag(info, 5));
-    Napi::Promise promise = worker->promise();
-    addon_state(env).scheduler.submit(worker);
-    return promise;
+    return start_async_call(env, std::move(ticket), bind_conv(call.plan, std::move(weights)),
+                            call.plan.output_elements, call.buffers, false, read_flag(info, 5));
   });
 }
 

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "addon_state.h"
 #include "js_errors.h"
 
 namespace conv1x1 {
@@ -24,6 +25,17 @@ QueueTicket admit_async_call(Napi::Env env, int64_t input_floats, int64_t output
   QueueTicket ticket = QueueBudget::instance().admit(bytes);
   if (!ticket.held()) throw_queue_full(env, bytes);
   return ticket;
+}
+
+Napi::Promise start_async_call(Napi::Env env, QueueTicket ticket, WorkerJob job, int64_t output_elements,
+                               const CallBuffers& buffers, bool input_private, bool out_private) {
+  AsyncScheduler& scheduler = addon_state(env).scheduler;
+  auto* worker = new ConvWorker(env, &scheduler, std::move(ticket), std::move(job), output_elements,
+                                std::make_unique<AsyncInput>(buffers, input_private), buffers.out_array,
+                                out_private);
+  Napi::Promise promise = worker->promise();
+  scheduler.submit(worker);
+  return promise;
 }
 
 ConvWorker::ConvWorker(Napi::Env env, AsyncScheduler* scheduler, QueueTicket ticket, WorkerJob job,

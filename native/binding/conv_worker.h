@@ -32,6 +32,11 @@ QueueTicket admit_async_call(Napi::Env env, int64_t input_floats, int64_t output
 // The ERR_QUEUE_FULL error for a call of `bytes` that the queue has no room for.
 [[noreturn]] void throw_queue_full(Napi::Env env, int64_t bytes);
 
+// Starts an admitted async call: its input read from `buffers` (snapshotted unless input_private), its
+// result written to `buffers`' out (see ConvWorker), queued for a compute slot. Returns its promise.
+Napi::Promise start_async_call(Napi::Env env, QueueTicket ticket, WorkerJob job, int64_t output_elements,
+                               const CallBuffers& buffers, bool input_private, bool out_private);
+
 class ConvWorker : public Napi::AsyncWorker {
  public:
   // input: what the worker reads (a snapshot, or an array private to the call; see AsyncInput).

@@ -135,16 +135,12 @@ Napi::Value PreparedChain::run_async(const Napi::CallbackInfo& info) {
     // Counted: the input snapshot (none when private), the result and the intermediates' arena.
     QueueTicket ticket = admit_async_call(env, input_private ? 0 : chain->input_elements(),
                                           chain->output_elements() + chain->arena_elements());
-    auto input = std::make_unique<AsyncInput>(buffers, input_private);
     WorkerJob job = [chain](const float* in, float* out) {
       ScratchBuffer arena(static_cast<size_t>(chain->arena_elements()));
       chain->run(in, out, arena.data());
     };
-    auto* worker = new ConvWorker(env, &addon_state(env).scheduler, std::move(ticket), std::move(job),
-                                  chain->output_elements(), std::move(input), buffers.out_array, out_private);
-    Napi::Promise promise = worker->promise();
-    addon_state(env).scheduler.submit(worker);
-    return promise;
+    return start_async_call(env, std::move(ticket), std::move(job), chain->output_elements(), buffers,
+                            input_private, out_private);
   });
 }
 

@@ -1,7 +1,6 @@
 #include "prepared_conv.h"
 
 #include "../gemm/backend_registry.h"
-#include "addon_state.h"
 #include "call_buffers.h"
 #include "conv_worker.h"
 #include "js_args.h"
@@ -84,13 +83,8 @@ Napi::Value PreparedConv::run_async(const Napi::CallbackInfo& info) {
     // worker writes a private `out` in place or a native buffer copied into `out` at the end.
     QueueTicket ticket = admit_async_call(env, input_private ? 0 : plan.input_elements,
                                           plan.output_elements);
-    auto input = std::make_unique<AsyncInput>(buffers, input_private);
-    auto* worker = new ConvWorker(env, &addon_state(env).scheduler, std::move(ticket), bind_conv(plan, weights_),
-                                  plan.output_elements, std::move(input), buffers.out_array,
-                                  out_private);
-    Napi::Promise promise = worker->promise();
-    addon_state(env).scheduler.submit(worker);
-    return promise;
+    return start_async_call(env, std::move(ticket), bind_conv(plan, weights_), plan.output_elements, buffers,
+                            input_private, out_private);
   });
 }
 

@@ -2,7 +2,6 @@
 
 #include "../gemm/backend_registry.h"
 #include "../platform/compute_slots.h"
-#include "addon_state.h"
 #include "call_buffers.h"
 #include "conv_worker.h"
 #include "depthwise_job.h"
@@ -99,18 +98,13 @@ Napi::Value PreparedDepthwise::run_async(const Napi::CallbackInfo& info) {
     // worker writes a private `out` in place or a native buffer copied into `out` at the end.
     QueueTicket ticket = admit_async_call(env, input_private ? 0 : plan.input_elements,
                                           plan.output_elements);
-    auto input = std::make_unique<AsyncInput>(buffers, input_private);
     const int64_t output_elements = plan.output_elements;
     std::shared_ptr<const DepthwiseWeights> weights = weights_;
     WorkerJob job = [plan = std::move(plan), weights](const float* in, float* out) {
       run_depthwise_holding_slot(plan, *weights, in, out);
     };
-    auto* worker =
-        new ConvWorker(env, &addon_state(env).scheduler, std::move(ticket), std::move(job),
-                       output_elements, std::move(input), buffers.out_array, out_private);
-    Napi::Promise promise = worker->promise();
-    addon_state(env).scheduler.submit(worker);
-    return promise;
+    return start_async_call(env, std::move(ticket), std::move(job), output_elements, buffers, input_private,
+                            out_private);
   });
 }
 
