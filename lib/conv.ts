@@ -12,7 +12,7 @@ import {
   readOut,
   readWeight,
 } from './conv-spec';
-import { allocateFloats, Tensor, type TensorLike } from './tensor';
+import { allocateFloats, elementsOf, Tensor, type TensorLike } from './tensor';
 import { checkOptionNames, readOptionsObject } from './validate';
 
 export interface Conv1x1Options extends ConvOptions {
@@ -52,15 +52,11 @@ function prepareCall(input: unknown, weight: unknown, options: unknown): Prepare
   };
 }
 
-function outputElements(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 /** Runs synchronously on the calling thread (use conv1x1Async to keep the event loop free). */
 export function conv1x1(input: TensorLike, weight: TensorLike, options?: Conv1x1Options): Tensor {
   return callSync(() => {
     const call = prepareCall(input, weight, options);
-    const out = call.out ?? allocateFloats(outputElements(call.outputShape));
+    const out = call.out ?? allocateFloats(elementsOf(call.outputShape));
     native.conv(call.params, call.input, call.weight, call.bias, out);
     return Tensor.fromTrusted(out, call.outputShape);
   });
@@ -73,7 +69,7 @@ export function conv1x1(input: TensorLike, weight: TensorLike, options?: Conv1x1
 export function conv1x1Async(input: TensorLike, weight: TensorLike, options?: Conv1x1Options): Promise<Tensor> {
   return callAsync(async () => {
     const call = prepareCall(input, weight, options);
-    const outputCount = outputElements(call.outputShape);
+    const outputCount = elementsOf(call.outputShape);
     checkQueueRoom(call.input.length + call.weight.length + outputCount);
     const out = call.out ?? allocateFloats(outputCount);
     await native.convAsync(call.params, call.input, call.weight, call.bias, out, call.out === null);

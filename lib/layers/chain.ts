@@ -65,7 +65,3 @@ export function addChainSteps(layer: unknown, builder: ChainBuilder, inputShape:
   const chainable = layer as Partial<ChainableLayer>;
   return typeof chainable[chainSteps] === 'function' ? chainable[chainSteps](builder, inputShape, input) : null;
 }
-
-export function elementsOf(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}

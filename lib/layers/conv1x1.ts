@@ -17,11 +17,11 @@ import {
   type ConvSpec,
 } from '../conv-spec';
 import { shapeError } from '../errors';
-import { allocateFloats, elementCount, readShape, Tensor, type TensorLike } from '../tensor';
+import { allocateFloats, elementCount, elementsOf, readShape, Tensor, type TensorLike } from '../tensor';
 import { checkOptionNames, readInteger, readOptionsObject, type Activation, type Layout } from '../validate';
 import { readBatchNormWeights, type FromWeightsBatchNorm, type TensorSource } from '../model/tensor-source';
 import { fuseBatchNorm } from './batchnorm';
-import { chainSteps, elementsOf, type ChainBuilder } from './chain';
+import { chainSteps, type ChainBuilder } from './chain';
 import { Lifetime } from './lifetime';
 import { foldableWeights, forwardAsyncWith, type FoldableWeights, type Privacy, type Layer } from './layer';
 

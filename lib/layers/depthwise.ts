@@ -6,7 +6,7 @@ import { native, type NativeDepthwiseParams, type NativeInputDims, type NativePr
 import { readBias, readOut } from '../conv-spec';
 import { describe, ErrorCodes, rangeError, shapeError, typeError } from '../errors';
 import { readBatchNormWeights, type FromWeightsBatchNorm, type TensorSource } from '../model/tensor-source';
-import { allocateFloats, elementCount, MAX_ELEMENTS, readShape, readTensor, Tensor, type TensorLike } from '../tensor';
+import { allocateFloats, elementCount, elementsOf, MAX_ELEMENTS, readShape, readTensor, Tensor, type TensorLike } from '../tensor';
 import {
   ACTIVATIONS,
   checkOptionNames,
@@ -18,7 +18,7 @@ import {
   type Activation,
 } from '../validate';
 import { fuseBatchNorm } from './batchnorm';
-import { chainSteps, elementsOf, type ChainBuilder } from './chain';
+import { chainSteps, type ChainBuilder } from './chain';
 import { Lifetime } from './lifetime';
 import { foldableWeights, forwardAsyncWith, type FoldableWeights, type Privacy, type Layer } from './layer';
 

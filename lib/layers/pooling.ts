@@ -2,12 +2,12 @@
 // torch's adaptive_avg_pool2d(x, 1) then flatten) and Flatten ([N, …] → [N, product]). Both are light
 // memory passes, done in JavaScript; their async forms resolve on the next tick without a thread.
 import { Conv1x1Error, ErrorCodes, shapeError } from '../errors';
-import { allocateFloats, readTensor, sharesMemory, Tensor, type TensorLike } from '../tensor';
-import { chainSteps, elementsOf, type ChainBuilder } from './chain';
+import { allocateFloats, elementsOf, readTensor, sharesMemory, Tensor, type TensorLike } from '../tensor';
+import { chainSteps, type ChainBuilder } from './chain';
 import type { Layer } from './layer';
 
 function readOutput(out: TensorLike | null | undefined, shape: number[], input: Float32Array): Float32Array {
-  if (out === undefined || out === null) return allocateFloats(shape.reduce((a, b) => a * b, 1));
+  if (out === undefined || out === null) return allocateFloats(elementsOf(shape));
   const o = readTensor(out, 'out', { rejectVolatile: true });
   if (o.shape.length !== shape.length || o.shape.some((d, i) => d !== shape[i])) {
     throw shapeError(`out.shape is [${o.shape.join(', ')}] but the output shape is [${shape.join(', ')}]`);
@@ -56,7 +56,7 @@ export class GlobalAvgPool implements Layer {
   }
 
   flops(inputShape: readonly number[]): number {
-    return inputShape.reduce((a, b) => a * b, 1);
+    return elementsOf(inputShape);
   }
 }
 
@@ -67,7 +67,7 @@ export class Flatten implements Layer {
     if (!Array.isArray(inputShape) || inputShape.length < 1) {
       throw shapeError(`Flatten input must have at least 1 dimension but has shape [${String(inputShape)}]`);
     }
-    return [inputShape[0], inputShape.slice(1).reduce((a, b) => a * b, 1)];
+    return [inputShape[0], elementsOf(inputShape.slice(1))];
   }
 
   /** Without `out`, the result shares the input's memory (a reshape, as torch's flatten does). */

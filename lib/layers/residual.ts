@@ -2,10 +2,10 @@
 // block's output shape must equal its input's. The add runs in JavaScript, in place on the output.
 import { activationFunction } from '../activation';
 import { Conv1x1Error, ErrorCodes, shapeError } from '../errors';
-import { readTensor, sharesMemory, Tensor, type TensorLike } from '../tensor';
+import { elementsOf, readTensor, sharesMemory, Tensor, type TensorLike } from '../tensor';
 import { ACTIVATIONS, checkOptionNames, readChoice, readFiniteNumber, readOptionsObject, type Activation } from '../validate';
 import { closeAll, forwardAsyncOf, forwardAsyncWith, type Layer, type Privacy } from './layer';
-import { addChainSteps, chainSteps, elementsOf, type ChainBuilder } from './chain';
+import { addChainSteps, chainSteps, type ChainBuilder } from './chain';
 import { Lifetime } from './lifetime';
 
 export interface ResidualOptions {
@@ -112,7 +112,7 @@ export class Residual implements Layer {
   }
 
   flops(inputShape: readonly number[]): number {
-    return this.block.flops(inputShape) + inputShape.reduce((a, b) => a * b, 1);
+    return this.block.flops(inputShape) + elementsOf(inputShape);
   }
 
   #add(y: Tensor, skip: Float32Array): Tensor {

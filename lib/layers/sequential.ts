@@ -7,8 +7,8 @@ import { callAsync, callSync, checkQueueRoom } from '../async-call';
 import { native, type NativePreparedChain } from '../binding';
 import { readOut } from '../conv-spec';
 import { shapeError } from '../errors';
-import { allocateFloats, readTensor, Tensor, type TensorLike } from '../tensor';
-import { addChainSteps, ChainBuilder, chainSteps, elementsOf } from './chain';
+import { allocateFloats, elementsOf, readTensor, Tensor, type TensorLike } from '../tensor';
+import { addChainSteps, ChainBuilder, chainSteps } from './chain';
 import { closeAll, forwardAsyncOf, forwardAsyncWith, type Layer, type Privacy } from './layer';
 import { Lifetime } from './lifetime';
 
@@ -136,7 +136,7 @@ export class Sequential implements Layer {
     if (chain) return this.#runChain(chain, plan, x, out, privacy);
     // A call's buffers are allocated here, before its first layer is admitted: refuse it first
     // when the queue of async calls is full.
-    if (plan.idleSets.length === 0) checkQueueRoom(plan.inputElements + plan.shapes.reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0));
+    if (plan.idleSets.length === 0) checkQueueRoom(plan.inputElements + plan.shapes.reduce((sum, shape) => sum + elementsOf(shape), 0));
     const set = plan.idleSets.pop() ?? this.#allocateAsyncSet(plan);
     try {
       let current: TensorLike = x;
@@ -213,7 +213,7 @@ export class Sequential implements Layer {
         }
         shapes.push(shape);
       });
-      plan = { shapes, inputElements: inputShape.reduce((a, b) => a * b, 1), syncSet: null, idleSets: [], chain: undefined };
+      plan = { shapes, inputElements: elementsOf(inputShape), syncSet: null, idleSets: [], chain: undefined };
       if (this.#plans.size >= MAX_PLANS) {
         // The oldest shape's plan goes, and its chain's share of the weights with it.
         const oldest = this.#plans.keys().next().value as string;
@@ -226,7 +226,7 @@ export class Sequential implements Layer {
   }
 
   #allocateSet(plan: Plan): Float32Array[] {
-    return plan.shapes.slice(0, -1).map((shape) => allocateFloats(shape.reduce((a, b) => a * b, 1)));
+    return plan.shapes.slice(0, -1).map((shape) => allocateFloats(elementsOf(shape)));
   }
 
   #allocateAsyncSet(plan: Plan): AsyncSet {
