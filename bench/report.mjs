@@ -26,16 +26,20 @@ export async function writeReport(results, dir = 'bench/results') {
   await writeFile(written.markdownPath, markdown);
   await writeFile(written.jsonPath, json);
   await writeFile(written.svgPath, svg);
-  const latest = results.meta?.quick ? 'latest-quick' : 'latest';
-  for (const ext of ['md', 'json', 'svg']) await copyFile(`${base}.${ext}`, path.join(dir, `${latest}.${ext}`));
+  // A run of some shapes (--only) is kept under its own name and never becomes a "latest" copy.
+  if (!results.meta?.only) {
+    const latest = results.meta?.quick ? 'latest-quick' : 'latest';
+    for (const ext of ['md', 'json', 'svg']) await copyFile(`${base}.${ext}`, path.join(dir, `${latest}.${ext}`));
+  }
   return written;
 }
 
-// "2024-05-01T12-34-56Z" (no colons, so it is a valid file name everywhere), "-quick" for quick runs.
+// "2024-05-01T12-34-56Z" (no colons, so it is a valid file name everywhere), "-quick" for quick runs,
+// "-only" for runs of some shapes.
 function stamp(meta) {
   const date = new Date(meta.date);
   const when = Number.isNaN(date.getTime()) ? new Date() : date;
-  return when.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-') + (meta.quick ? '-quick' : '');
+  return when.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-') + (meta.quick ? '-quick' : '') + (meta.only ? '-only' : '');
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -155,7 +159,7 @@ function renderMarkdown(report) {
     '',
     `- **Date:** ${mdText(meta.date)}`,
     `- **Command:** ${mdCode(meta.command)}`,
-    `- **Run:** ${meta.quick ? 'quick (fewer shapes or samples; indicative only)' : 'full'}`,
+    `- **Run:** ${meta.quick ? 'quick (fewer shapes or samples; indicative only)' : 'full'}${meta.only ? `, only the shapes whose label contains ${mdCode(meta.only)}` : ''}`,
     `- **CPU:** ${mdText(machine.cpu ?? '?')}, ${plural(machine.cores ?? '?', 'core')}`,
     `- **CPU flags:** ${(machine.flags ?? []).length ? machine.flags.map(mdText).join(', ') : '—'}`,
     `- **OS:** ${mdText(machine.os ?? '?')}; **Node:** ${mdText(machine.node ?? '?')}`,

@@ -1,5 +1,6 @@
-// `npm run bench [-- --quick]`: every competitor on every shape of bench/shapes.mjs, in one run, with
-// a report (Markdown, JSON, SVG chart) in bench/results/.
+// `npm run bench [-- --quick] [-- --only TEXT]`: every competitor on every shape of bench/shapes.mjs
+// (or the shapes whose label contains TEXT), in one run, with a report (Markdown, JSON, SVG chart) in
+// bench/results/.
 // Method: each competitor's output is checked against a float64 reference before it is timed; then
 // rounds interleave the competitors (A B C … A B C …) so that machine drift hits all alike; each round
 // times a batch of calls and keeps the median; a figure is the median of its rounds. Before a batch at
@@ -27,6 +28,9 @@ const conv = require('../dist/index.js');
 const { selectBackend } = require('../dist/internal.js');
 
 const quick = process.argv.includes('--quick');
+const onlyIndex = process.argv.indexOf('--only');
+const only = onlyIndex >= 0 ? process.argv[onlyIndex + 1] : undefined;
+if (onlyIndex >= 0 && !only) throw new Error('--only needs the text of a shape label, e.g. --only "down"');
 const ROUNDS = quick ? 3 : 5;
 const BATCH_SECONDS = quick ? 0.015 : 0.03;
 const IDLE_MS = 120;
@@ -176,7 +180,8 @@ async function extras(quickMode) {
 async function main() {
   const started = Date.now();
   const info = conv.backend();
-  const shapes = SHAPES.filter((s) => !quick || QUICK_IDS.has(s.id));
+  const shapes = SHAPES.filter((s) => (!quick || QUICK_IDS.has(s.id)) && (!only || s.label.includes(only)));
+  if (!shapes.length) throw new Error(`--only ${JSON.stringify(only)}: no shape label contains it`);
   const results = [];
   const skipped = [];
   let competitors = [];
@@ -185,8 +190,9 @@ async function main() {
     const seen = await benchShape(shape, results, skipped);
     for (const c of seen) if (!competitors.some((k) => k.id === c.id)) competitors.push(c);
   }
-  process.stderr.write('bench: overhead, throughput, event loop, peak RSS, practical peak\n');
-  const extra = await extras(quick);
+  process.stderr.write(only ? 'bench: practical peak\n' : 'bench: overhead, throughput, event loop, peak RSS, practical peak\n');
+  // A run of some shapes skips the whole-library figures (overhead, throughput, event loop, RSS).
+  const extra = only ? {} : await extras(quick);
   const peak = {};
   for (const threads of [1, 2]) {
     try {
@@ -200,8 +206,9 @@ async function main() {
   const report = {
     meta: {
       date: new Date().toISOString(),
-      command: `npm run bench${quick ? ' -- --quick' : ''}`,
+      command: `npm run bench${quick || only ? ' --' : ''}${quick ? ' --quick' : ''}${only ? ` --only ${JSON.stringify(only)}` : ''}`,
       quick,
+      ...(only ? { only } : {}),
       machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), flags: cpuFlags(), os: `${os.type()} ${os.release()}`, node: process.version },
       libraries: { conv1x1: JSON.parse(readFileSync(new URL('../package.json', import.meta.url))).version, blas: info.version ?? info.name, ...(await peerVersions()) },
       peakGflops: peak,

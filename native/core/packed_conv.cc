@@ -38,14 +38,27 @@ void finish_tile(float* y, int64_t rows, int64_t cols, int64_t ld, const void* c
   apply_epilogue(y, rows, cols, ld, true, activation_only);
 }
 
+// The share of the threads' time that does work when `extent` units, cut into ranges of whole
+// quanta, go to `pieces` threads: the longest range sets the time.
+double balance(int64_t extent, int64_t pieces, int64_t quantum) {
+  const int64_t longest = std::min(extent, even_piece(extent, pieces, quantum));
+  return static_cast<double>(extent) / static_cast<double>(pieces * longest);
+}
+
 // Cuts each (image, group) into `pieces` blocks along the pixels or along the panels, whichever
-// keeps the kernel's tiles whole: the pixels when there are enough of them for the tile shape.
+// keeps the kernel's tiles whole and the pieces even: the pixels when there are enough of them for
+// the tile shape, unless whole tiles split them unevenly and the panels split evenly (784 pixels in
+// 48-pixel tiles go 432 + 352 to two threads; 64 panels go 32 + 32).
 void add_blocks(int64_t image, int64_t group, int64_t pixels, int64_t panels, int64_t pixel_quantum,
                 int64_t pieces, std::vector<BlockRange>* blocks) {
   BlockRange block;
   block.image = image;
   block.group = group;
-  const bool split_pixels = pieces == 1 || pixels >= pieces * pixel_quantum * 2 || panels < pieces;
+  bool split_pixels = pieces == 1 || pixels >= pieces * pixel_quantum * 2 || panels < pieces;
+  if (split_pixels && pieces > 1 && panels >= pieces &&
+      balance(panels, pieces, 1) > balance(pixels, pieces, pixel_quantum)) {
+    split_pixels = false;
+  }
   const int64_t pixel_step = split_pixels ? even_piece(pixels, pieces, pixel_quantum) : pixels;
   const int64_t panel_step = split_pixels ? panels : even_piece(panels, pieces, 1);
   for (int64_t pb = 0; pb < panels; pb += panel_step) {

@@ -8,7 +8,8 @@ namespace conv1x1 {
 constexpr int64_t kMinPieceMacs = int64_t{1} << 18;
 
 // How many pieces each of `blocks` independent products of `macs` multiply-adds should be cut into
-// so that `threads` threads all get work, without making pieces too small to be worth a thread.
+// so that `threads` threads all get work, and few blocks share out evenly, without making pieces too
+// small to be worth a thread.
 // (The work is a double: a product of three sizes can exceed 64 bits.)
 int64_t pieces_per_block(int64_t blocks, double macs, int threads);
 

@@ -9,6 +9,7 @@
 #include "../core/conv1x1.h"
 #include "../core/error.h"
 #include "../core/plan.h"
+#include "../core/work_split.h"
 #include "../gemm/builtin_backend.h"
 #include "check.h"
 #include "expect_error.h"
@@ -264,7 +265,33 @@ void test_extreme_padding_and_stride() {
   check(plan.inner_pixels() == 0, "extreme pad/stride: no output pixel reads the input");
 }
 
+// How a call's work is cut for its threads: every thread gets work, blocks that would leave a thread
+// idle part of the time are cut further, and nothing is cut below a piece worth a thread.
+void test_work_split() {
+  const double big = 1e9, tiny = 1.0;
+  struct Case {
+    int64_t blocks;
+    double macs;
+    int threads;
+    int64_t expected;
+  };
+  const Case cases[] = {
+      {1, big, 2, 2},   {1, big, 1, 1},   {1, tiny, 2, 1},  {2, big, 2, 1},  {3, big, 2, 2},
+      {3, tiny, 2, 1},  {5, big, 2, 2},   {7, big, 2, 2},   {8, big, 2, 1},  {9, big, 2, 1},
+      {2, big, 3, 2},   {4, big, 3, 3},   {6, big, 4, 2},   {3, big, 4, 2},  {16, big, 4, 1},
+  };
+  for (const Case& c : cases) {
+    const int64_t got = pieces_per_block(c.blocks, c.macs, c.threads);
+    check(got == c.expected, "pieces_per_block(" + std::to_string(c.blocks) + " blocks, " +
+                                 std::to_string(c.threads) + " threads): " + std::to_string(got) +
+                                 ", expected " + std::to_string(c.expected));
+  }
+  check(even_piece(784, 2, 48) == 432 && even_piece(64, 2, 1) == 32 && even_piece(10, 3, 1) == 4,
+        "even_piece cuts whole quanta");
+}
+
 void run_plan_tests() {
+  test_work_split();
   test_invalid_parameters();
   test_derived_sizes();
   test_extreme_padding_and_stride();
