@@ -321,6 +321,12 @@ describe('metrics', () => {
     expect(p99).toBeGreaterThanOrEqual(0);
     expect(p99).toBeLessThan(5);
     expect(metricValue(text, 'conv1x1_event_loop_delay_seconds_count')).toBeGreaterThan(0);
+    // The process's CPU time is a counter: it grows across a model call.
+    expect(text).toMatch(/^# TYPE process_cpu_seconds_total counter$/m);
+    const cpuBefore = metricValue(text, 'process_cpu_seconds_total');
+    expect(cpuBefore).toBeGreaterThan(0);
+    expect((await postRaw(server.url)).status).toBe(200);
+    expect(metricValue(await metrics(server.url), 'process_cpu_seconds_total')).toBeGreaterThan(cpuBefore);
   });
 });
 

@@ -2,7 +2,8 @@
 // Load run of the example service over loopback: starts the server (or targets --url on this host),
 // sends a bounded number of POST /v1/features requests at a fixed concurrency, checks every answer
 // against the model run in this process, then runs the same batches in-process without HTTP and
-// prints both throughputs and their ratio. Exit code 1 when any request failed other than a 429/503.
+// prints both throughputs and their ratio, and the CPU time each side spends per request (the server's
+// from its /metrics). Exit code 1 when any request failed other than a 429/503.
 //
 //   npm run load -- [--requests 400] [--duration 60] [--concurrency 4] [--batch 8] [--size 56]
 //                   [--format raw|npy] [--accept npy|json] [--threads N] [--max-in-flight N] [--model-concurrency N]
@@ -10,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -202,6 +204,7 @@ async function runLoad(url, reference, afterWarmup) {
   }));
 
   const before = await afterWarmup();
+  const clientCpuBefore = process.cpuUsage();
   started = performance.now();
   deadline = started + durationMs;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -211,9 +214,10 @@ async function runLoad(url, reference, afterWarmup) {
     }
   }));
   const seconds = (performance.now() - started) / 1000;
+  const clientCpu = process.cpuUsage(clientCpuBefore);
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  return { sent, ok, refused, failures, seconds, latencies, before };
+  return { sent, ok, refused, failures, seconds, latencies, before, clientCpuSeconds: (clientCpu.user + clientCpu.system) / 1e6 };
 }
 
 async function scrape(url) {
@@ -230,6 +234,7 @@ async function scrape(url) {
     modelCalls: value('conv1x1_model_calls_limit'),
     modelCallCount: value('conv1x1_model_call_duration_seconds_count'),
     modelCallSeconds: value('conv1x1_model_call_duration_seconds_sum'),
+    cpuSeconds: value('process_cpu_seconds_total'),
     backend: /^conv1x1_backend_info\{(.*)\} 1$/m.exec(text)?.[1] ?? 'unknown',
   };
 }
@@ -241,18 +246,21 @@ async function inProcess(model, batches, calls) {
   // (sync forward into one reused output, which blocks the event loop).
   for (let i = 0; i < 3; i++) await model.forwardAsync(input);
   let next = 0;
+  const cpuBefore = process.cpuUsage();
   let started = performance.now();
   await Promise.all(Array.from({ length: calls }, async () => {
     while (next++ < batches) await model.forwardAsync(input);
   }));
   const asyncSeconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const asyncCpuMsPerBatch = (cpu.user + cpu.system) / 1000 / batches;
 
   const out = Tensor.zeros(model.outputShape(shape));
   model.forward(input, out);
   started = performance.now();
   for (let i = 0; i < batches; i++) model.forward(input, out);
   const syncSeconds = (performance.now() - started) / 1000;
-  return { asyncInputsPerSecond: (batches * batch) / asyncSeconds, syncInputsPerSecond: (batches * batch) / syncSeconds };
+  return { asyncInputsPerSecond: (batches * batch) / asyncSeconds, syncInputsPerSecond: (batches * batch) / syncSeconds, asyncCpuMsPerBatch };
 }
 
 // --- the run --------------------------------------------------------------------------------------
@@ -291,6 +299,14 @@ console.log(`refused (designed): ${refusedCount}${refusedCount ? ` (${[...load.r
   `other failures: ${load.failures.length}`);
 for (const failure of [...new Set(load.failures)].slice(0, 5)) console.log(`  failure: ${failure}`);
 if (exit) console.log(`server stopped on SIGTERM with exit code ${exit.code ?? exit.signal}`);
+// CPU time per request over the measured window: the server's from its /metrics, this process's own.
+// Both run on this machine's cores, so the client's share is taken from the model's.
+const serverCpuMs = (1000 * (metrics.cpuSeconds - load.before.cpuSeconds)) / load.sent;
+const clientCpuMs = (1000 * load.clientCpuSeconds) / load.sent;
+if (Number.isFinite(serverCpuMs)) {
+  console.log(`CPU per request: server ${serverCpuMs.toFixed(2)} core-ms, this load client ${clientCpuMs.toFixed(2)} core-ms ` +
+    `(${os.availableParallelism()} cores on this machine)`);
+}
 
 if (!args['no-baseline']) {
   const atOnce = Number.isInteger(metrics.modelCalls) ? metrics.modelCalls : backend().maxConcurrentCalls;
@@ -302,6 +318,15 @@ if (!args['no-baseline']) {
     `sync forward: ${base.syncInputsPerSecond.toFixed(1)} inputs/s`);
   console.log(`server / in-process: ${(inputsPerSecond / base.asyncInputsPerSecond).toFixed(3)} of forwardAsync, ` +
     `${(inputsPerSecond / base.syncInputsPerSecond).toFixed(3)} of sync forward`);
+  if (Number.isFinite(serverCpuMs)) {
+    // The model alone costs asyncCpuMsPerBatch; a server with no cost of its own would still share the
+    // cores with this client: at most model / (model + client) of in-process.
+    const model = base.asyncCpuMsPerBatch;
+    console.log(`in-process forwardAsync CPU: ${model.toFixed(2)} core-ms per batch; ` +
+      `server CPU beyond the model: ${(serverCpuMs - model).toFixed(2)} core-ms per request; ` +
+      `a server costing nothing beyond the model, beside this client, would reach at most ${(model / (model + clientCpuMs)).toFixed(3)} of in-process; ` +
+      `in-process CPU / server CPU per batch: ${(model / serverCpuMs).toFixed(3)}`);
+  }
 }
 await model.close();
 

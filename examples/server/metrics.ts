@@ -182,6 +182,9 @@ export class Metrics {
     lines.push(`conv1x1_event_loop_delay_seconds_sum ${count > 0 ? delay(loop.mean) * count : 0}`);
     lines.push(`conv1x1_event_loop_delay_seconds_count ${count}`);
 
+    family('process_cpu_seconds_total', 'counter', 'CPU time of the server process (user and system), on all its threads.');
+    const cpu = process.cpuUsage();
+    lines.push(`process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`);
     family('process_resident_memory_bytes', 'gauge', 'Resident memory of the server process.');
     lines.push(`process_resident_memory_bytes ${process.memoryUsage.rss()}`);
     return `${lines.join('\n')}\n`;
