@@ -31,6 +31,24 @@ struct Vec {
   static Reg select_negative(Reg x, Reg v) {
     return _mm256_blendv_ps(x, v, _mm256_cmp_ps(x, zero(), _CMP_LT_OQ));
   }
+  // r[i] becomes column i of the 8 × 8 block whose rows were r[0..7]: 24 shuffles.
+  static void transpose(Reg (&r)[kLanes]) {
+    Reg t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+      u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int b = 0; b < 4; ++b) {
+      r[b] = _mm256_permute2f128_ps(u[b], u[4 + b], 0x20);
+      r[4 + b] = _mm256_permute2f128_ps(u[b], u[4 + b], 0x31);
+    }
+  }
 };
 
 constexpr const char* kIsaName = "avx2+fma";

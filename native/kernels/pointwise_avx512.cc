@@ -29,6 +29,31 @@ struct Vec {
   static Reg select_negative(Reg x, Reg v) {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero(), _CMP_LT_OQ), x, v);
   }
+  // r[i] becomes column i of the 16 × 16 block whose rows were r[0..15]: 64 shuffles.
+  static void transpose(Reg (&r)[kLanes]) {
+    Reg t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+      t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+      u[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    // u[4a + b] holds, in its 128-bit lane L, column 4L + b of rows 4a … 4a + 3.
+    for (int b = 0; b < 4; ++b) {
+      t[b] = _mm512_shuffle_f32x4(u[b], u[4 + b], 0x88);
+      t[4 + b] = _mm512_shuffle_f32x4(u[b], u[4 + b], 0xDD);
+      t[8 + b] = _mm512_shuffle_f32x4(u[8 + b], u[12 + b], 0x88);
+      t[12 + b] = _mm512_shuffle_f32x4(u[8 + b], u[12 + b], 0xDD);
+    }
+    for (int b = 0; b < 8; ++b) {
+      r[b] = _mm512_shuffle_f32x4(t[b], t[8 + b], 0x88);
+      r[8 + b] = _mm512_shuffle_f32x4(t[b], t[8 + b], 0xDD);
+    }
+  }
 };
 
 constexpr const char* kIsaName = "avx512f";

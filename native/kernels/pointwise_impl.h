@@ -3,8 +3,9 @@
 //   CONV1X1_KERNEL_ISA       the namespace (avx512, avx2, neon, scalar)
 //   struct Vec               Reg, kLanes and the operations used below (zero, load, load_partial,
 //                            store, store_partial, set1, broadcast, fma(a, b, c) = a·b + c, add, mul,
-//                            max(c, x) and min(c, x) that return x when x is NaN, and
-//                            select_negative(x, v) = x < 0 ? v : x)
+//                            max(c, x) and min(c, x) that return x when x is NaN,
+//                            select_negative(x, v) = x < 0 ? v : x, and transpose(r[kLanes]) that
+//                            turns the rows of a kLanes × kLanes block into its columns)
 //   kIsaName, kPixelRows (MR), kPixelVectors (NR / kLanes), kChannelVectors (NC / kLanes),
 //   kChannelPixels (the most pixels P of a channel tile)
 // Everything has internal linkage and no std:: template is used: an inline function instantiated
@@ -310,6 +311,31 @@ void channel_tile(const float* weights, const float* bias, const KStep& step, co
           Vec::store(y_q + j * kL, v);
         } else if (left > 0) {
           Vec::store_partial(y_q + j * kL, v, left);
+        }
+      }
+    }
+    return;
+  }
+  if (y_pixel_stride == 1) {
+    // NCHW: each channel's pixels are consecutive. The tile is turned in registers, kL pixels × kL
+    // channels at a time, and each channel leaves as one vector store. (Element by element through a
+    // buffer, the same stores made 14² 256→1024 and 7² 320→1280 about 6% slower on AVX-512.)
+    for (int q0 = 0; q0 < kPixels; q0 += kL) {
+      const int count = kPixels - q0 < kL ? kPixels - q0 : kL;
+      for (int j = 0; j < kChannelVectors && j * kL < channels; ++j) {
+        Reg block[kL];
+        for (int i = 0; i < kL; ++i) {
+          block[i] = q0 + i < kPixels ? act(Vec::add(acc[0][q0 + i][j], b[j])) : Vec::zero();
+        }
+        Vec::transpose(block);
+        const int lanes = channels - j * kL < kL ? channels - j * kL : kL;
+        for (int c = 0; c < lanes; ++c) {
+          float* y_c = y + (j * kL + c) * y_channel_stride + q0;
+          if (count == kL) {
+            Vec::store(y_c, block[c]);
+          } else {
+            Vec::store_partial(y_c, block[c], count);
+          }
         }
       }
     }

@@ -32,6 +32,15 @@ struct Vec {
   static Reg max(Reg c, Reg x) { return vmaxq_f32(c, x); }
   static Reg min(Reg c, Reg x) { return vminq_f32(c, x); }
   static Reg select_negative(Reg x, Reg v) { return vbslq_f32(vcltq_f32(x, zero()), v, x); }
+  // r[i] becomes column i of the 4 × 4 block whose rows were r[0..3].
+  static void transpose(Reg (&r)[kLanes]) {
+    const float32x4x2_t a = vtrnq_f32(r[0], r[1]);  // r0[0] r1[0] r0[2] r1[2] | r0[1] r1[1] r0[3] r1[3]
+    const float32x4x2_t b = vtrnq_f32(r[2], r[3]);
+    r[0] = vcombine_f32(vget_low_f32(a.val[0]), vget_low_f32(b.val[0]));
+    r[1] = vcombine_f32(vget_low_f32(a.val[1]), vget_low_f32(b.val[1]));
+    r[2] = vcombine_f32(vget_high_f32(a.val[0]), vget_high_f32(b.val[0]));
+    r[3] = vcombine_f32(vget_high_f32(a.val[1]), vget_high_f32(b.val[1]));
+  }
 };
 
 constexpr const char* kIsaName = "neon";

@@ -52,6 +52,15 @@ struct Vec {
     for (int i = 0; i < 4; ++i) x.v[i] = x.v[i] < 0.0f ? v.v[i] : x.v[i];
     return x;
   }
+  // r[i] becomes column i of the 4 × 4 block whose rows were r[0..3].
+  static void transpose(Reg (&r)[kLanes]) {
+    for (int i = 0; i < 4; ++i)
+      for (int j = i + 1; j < 4; ++j) {
+        const float kept = r[i].v[j];
+        r[i].v[j] = r[j].v[i];
+        r[j].v[i] = kept;
+      }
+  }
 };
 
 constexpr const char* kIsaName = "scalar";
