@@ -48,6 +48,16 @@ constexpr int64_t kPanelOuterMaxK = 64;
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+constexpr uintptr_t kLineBytes = 64;
+constexpr int64_t kLineFloats = 16;
+
+// The first cache-line boundary at or after `memory` (which has kLineBytes to spare), or null.
+inline void* align_to_line(void* memory) {
+  if (!memory) return nullptr;
+  const uintptr_t address = reinterpret_cast<uintptr_t>(memory);
+  return reinterpret_cast<void*>((address + kLineBytes - 1) / kLineBytes * kLineBytes);
+}
+
 struct Activation {
   FusedActivation kind;
   Reg slope, zero, three, six, sixth;
@@ -199,9 +209,21 @@ void run_pixel_tiles(const PointwiseBlock& b) {
   // about +10%; with rows at other strides the copy costs more than it saves (the stride-2
   // 56² 256→512, 784-float rows: −10%). (Without memory for the copy, the tiles read X in place.)
   const bool copy_x_tile = tile_outer && b.x_k_stride % 64 == 0;
-  float* x_tile = copy_x_tile ? static_cast<float*>(malloc(static_cast<size_t>(depth) * kNR * sizeof(float))) : nullptr;
-  for (int64_t c0 = 0; c0 < b.pixels; c0 += block_columns) {
-    const int64_t c1 = min64(b.pixels, c0 + block_columns);
+  void* x_tile_memory = copy_x_tile ? malloc(static_cast<size_t>(depth) * kNR * sizeof(float) + kLineBytes) : nullptr;
+  float* x_tile = static_cast<float*>(align_to_line(x_tile_memory));
+  // A vector load that starts off a 64-byte boundary touches two cache lines. When X's rows all share
+  // one alignment, the first `lead` pixels go first as a narrow tile, and every tile after it loads X
+  // (and stores Y, when Y is aligned as X is, as buffers from one allocator are) from a boundary.
+  // (A few rows of tiles gain less than the extra tile costs.) Measured on AVX-512 at 1 thread, X and Y
+  // 16 bytes past a boundary: 56² 64→256 +14%, 56² 256→64 +12%, 112² 16→96 +20%.
+  int64_t lead = 0;
+  const uintptr_t x_address = reinterpret_cast<uintptr_t>(b.x);
+  if (b.pixels >= 4 * kNR && b.x_k_stride % kLineFloats == 0 && x_address % sizeof(float) == 0) {
+    lead = static_cast<int64_t>((kLineBytes - x_address % kLineBytes) % kLineBytes / sizeof(float));
+    if (lead >= b.pixels) lead = 0;
+  }
+  for (int64_t c0 = 0, c1 = 0; c0 < b.pixels; c0 = c1) {
+    c1 = c0 < lead ? lead : min64(b.pixels, c0 + block_columns);
     for (int64_t k0 = 0; k0 < b.k; k0 += depth) {
       KStep step;
       step.begin = k0;
@@ -240,7 +262,7 @@ void run_pixel_tiles(const PointwiseBlock& b) {
       }
     }
   }
-  free(x_tile);
+  free(x_tile_memory);
 }
 
 // ---- channel tiles: P pixels × NC channels, vectors along the channels ----------------------------
