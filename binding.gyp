@@ -96,6 +96,7 @@
         "native/core/gather.cc",
         "native/core/epilogue.cc",
         "native/core/conv1x1.cc",
+        "native/core/call_scratch.cc",
         "native/core/packed_weights.cc",
         "native/core/packed_conv.cc",
         "native/core/work_split.cc",

@@ -5,6 +5,7 @@
 #include <new>
 
 #include "../platform/parallel.h"
+#include "call_scratch.h"
 #include "error.h"
 #include "gather.h"
 #include "packed_conv.h"
@@ -19,15 +20,6 @@ namespace {
 constexpr int64_t kTileOutputFloats = int64_t{4} << 20;
 constexpr int64_t kColumnQuantum = 64;  // tile widths in whole kernel tiles and cache lines
 constexpr int64_t kRowQuantum = 16;
-
-std::vector<float> allocate_scratch(int64_t elements) {
-  try {
-    return std::vector<float>(static_cast<size_t>(elements));
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::OutOfMemory, "could not allocate " + std::to_string(elements * 4) +
-                                            " bytes of scratch for a strided or padded convolution");
-  }
-}
 
 // One unit of parallel work: a GEMM into a block of the output, then (when fused) bias and activation
 // on that block, on the same thread while the block is still warm in its caches.
@@ -225,7 +217,10 @@ void run_conv(const ConvPlan& plan, const ConvTensors& t, const GemmBackend& gem
   // Strided or padded: GEMM over the gathered pixels that see the input. Without a padding border
   // those are all the output pixels, in order: the GEMM writes the output itself, epilogue fused.
   const int64_t inner = plan.inner_pixels();
-  std::vector<float> in_panel = allocate_scratch(p.batch * p.in_channels * inner);
+  // The panel sits in its cache line as the output does: kernels that align their loads of one then
+  // align their stores to the other.
+  const CallScratch in_panel(p.batch * p.in_channels * inner, t.output,
+                             "the gathered input of a strided or padded convolution");
   gather(plan, t.input, in_panel.data(), threads);
   if (inner == plan.out_pixels) {
     run_product(plan, t, in_panel.data(), t.output, &epilogue, gemm, threads);
@@ -233,7 +228,8 @@ void run_conv(const ConvPlan& plan, const ConvTensors& t, const GemmBackend& gem
   }
   // With a border: the result goes back into the full output (border zero), then the epilogue covers
   // every output pixel.
-  std::vector<float> out_panel = allocate_scratch(p.batch * p.out_channels * inner);
+  const CallScratch out_panel(p.batch * p.out_channels * inner, in_panel.data(),
+                              "the inner output of a padded convolution");
   run_product(plan, t, in_panel.data(), out_panel.data(), nullptr, gemm, threads);
   scatter(plan, out_panel.data(), t.output);
   run_epilogue(plan, t.output, epilogue, threads);
@@ -242,7 +238,13 @@ void run_conv(const ConvPlan& plan, const ConvTensors& t, const GemmBackend& gem
 std::vector<float> pretranspose_weights(const ConvPlan& plan, const float* weight) {
   if (plan.params.layout != Layout::NHWC || plan.in_channels_per_group <= 1) return {};
   const int64_t cin_g = plan.in_channels_per_group, cout_g = plan.out_channels_per_group;
-  std::vector<float> transposed = allocate_scratch(plan.weight_elements);
+  std::vector<float> transposed;
+  try {
+    transposed.resize(static_cast<size_t>(plan.weight_elements));
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::OutOfMemory, "could not allocate " + std::to_string(plan.weight_elements * 4) +
+                                            " bytes for the transposed weights of an NHWC convolution");
+  }
   for (int64_t g = 0; g < plan.params.groups; ++g) {
     const float* w = weight + g * cout_g * cin_g;
     float* wt = transposed.data() + g * cin_g * cout_g;
