@@ -40,7 +40,7 @@ ThreadCache& thread_cache() {
 
 }  // namespace
 
-CallScratch::CallScratch(int64_t elements, const void* align_like, const char* what) {
+CallScratch::CallScratch(int64_t elements, const char* what) {
   const size_t wanted = static_cast<size_t>(elements > 0 ? elements : 0) + kLineFloats;
   ThreadCache& cache = thread_cache();
   // The smallest kept buffer that is large enough.
@@ -60,12 +60,10 @@ CallScratch::CallScratch(int64_t elements, const void* align_like, const char* w
     }
     floats_ = wanted;
   }
-  // The first address at or after the memory with the wanted offset in its line: at most a line
-  // minus one float on (memory from new[] is float-aligned), which `wanted` has room for.
+  // The first line boundary in the memory: at most a line minus one float on (memory from new[] is
+  // float-aligned), which `wanted` has room for.
   const uintptr_t base = reinterpret_cast<uintptr_t>(memory_);
-  uintptr_t target = align_like ? reinterpret_cast<uintptr_t>(align_like) % kLineBytes : 0;
-  if (target % sizeof(float) != 0) target = 0;
-  data_ = reinterpret_cast<float*>(base + (target + kLineBytes - base % kLineBytes) % kLineBytes);
+  data_ = reinterpret_cast<float*>(base + (kLineBytes - base % kLineBytes) % kLineBytes);
 }
 
 CallScratch::~CallScratch() {

@@ -217,9 +217,7 @@ void run_conv(const ConvPlan& plan, const ConvTensors& t, const GemmBackend& gem
   // Strided or padded: GEMM over the gathered pixels that see the input. Without a padding border
   // those are all the output pixels, in order: the GEMM writes the output itself, epilogue fused.
   const int64_t inner = plan.inner_pixels();
-  // The panel sits in its cache line as the output does: kernels that align their loads of one then
-  // align their stores to the other.
-  const CallScratch in_panel(p.batch * p.in_channels * inner, t.output,
+  const CallScratch in_panel(p.batch * p.in_channels * inner,
                              "the gathered input of a strided or padded convolution");
   gather(plan, t.input, in_panel.data(), threads);
   if (inner == plan.out_pixels) {
@@ -228,7 +226,7 @@ void run_conv(const ConvPlan& plan, const ConvTensors& t, const GemmBackend& gem
   }
   // With a border: the result goes back into the full output (border zero), then the epilogue covers
   // every output pixel.
-  const CallScratch out_panel(p.batch * p.out_channels * inner, in_panel.data(),
+  const CallScratch out_panel(p.batch * p.out_channels * inner,
                               "the inner output of a padded convolution");
   run_product(plan, t, in_panel.data(), out_panel.data(), nullptr, gemm, threads);
   scatter(plan, out_panel.data(), t.output);
