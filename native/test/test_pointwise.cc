@@ -35,11 +35,13 @@ namespace {
 using kernels::PointwiseKernels;
 
 // The blocking of kernels/pointwise_impl.h, mirrored here only to place cases on its edges: X blocks
-// of kXBlockFloats floats / the K-block depth (both tile shapes), K blocks of about
-// kKBlock once K > kKBlockMax, and the K up to which pixel tiles sweep one panel across the pixels.
+// of kXBlockFloats floats / the K-block depth (both tile shapes), K blocks of about kKBlock once K >
+// kPixelKBlockMax (pixel tiles) or kChannelKBlockMax (channel tiles), and the K up to which pixel
+// tiles sweep one panel across the pixels.
 constexpr int64_t kXBlockFloats = int64_t{64} << 10;
 constexpr int64_t kKBlock = 128;
-constexpr int64_t kKBlockMax = 256;
+constexpr int64_t kPixelKBlockMax = 256;
+constexpr int64_t kChannelKBlockMax = 128;
 constexpr int64_t kPanelOuterMaxK = 64;
 // packed_weights.cc: what channel tiles on NCHW lose to their transposed stores.
 constexpr double kTransposedStoreCost = 1.1;
@@ -68,8 +70,8 @@ const char* shape_name(TileShape shape) {
   return shape == TileShape::Pixels ? "pixel tiles" : "channel tiles";
 }
 
-int64_t k_block_depth(int64_t k) {
-  if (k <= kKBlockMax) return k;
+int64_t k_block_depth(TileShape shape, int64_t k) {
+  if (k <= (shape == TileShape::Pixels ? kPixelKBlockMax : kChannelKBlockMax)) return k;
   const int64_t blocks = (k + kKBlock - 1) / kKBlock;
   return (k + blocks - 1) / blocks;
 }
@@ -77,7 +79,7 @@ int64_t k_block_depth(int64_t k) {
 // Pixels per X block: the most columns of K-block depth that fit in kXBlockFloats, in whole tiles.
 int64_t x_block_pixels(const PointwiseKernels& set, TileShape shape, int64_t k) {
   const int64_t tile = shape == TileShape::Pixels ? set.pixel_tile_width : set.channel_tile_pixels;
-  const int64_t depth = k_block_depth(k);
+  const int64_t depth = k_block_depth(shape, k);
   return std::max(tile, kXBlockFloats / depth / tile * tile);
 }
 
@@ -107,10 +109,13 @@ Edges edges_of(const PointwiseKernels& set) {
   const int64_t nr = set.pixel_tile_width, p = set.channel_tile_pixels;
   e.pixels = {1, nr - 1, nr, nr + 1, 2 * nr + 1, p - 1, p, p + 1, 2 * p + 1};
   e.pixels.erase(std::remove(e.pixels.begin(), e.pixels.end(), 0), e.pixels.end());
-  // K ≤ kKBlockMax is one block; kKBlockMax + 1 is 3 blocks of 86; 384 is 3 of 128, 385 is 4 of 97.
-  e.depths = {1,          2,           kPanelOuterMaxK, kPanelOuterMaxK + 1, kKBlock - 1,
-              kKBlock,    kKBlock + 1, kKBlockMax - 1,  kKBlockMax,          kKBlockMax + 1,
-              3 * kKBlock, 3 * kKBlock + 1};
+  // Pixel tiles: K ≤ kPixelKBlockMax is one block, kPixelKBlockMax + 1 is 3 blocks of 86; channel
+  // tiles: K ≤ kChannelKBlockMax is one block, kChannelKBlockMax + 1 is 2 of 65; 384 is 3 of 128,
+  // 385 is 4 of 97.
+  e.depths = {1,           2,               kPanelOuterMaxK,     kPanelOuterMaxK + 1,
+              kKBlock - 1, kKBlock,         kKBlock + 1,         kChannelKBlockMax - 1,
+              kChannelKBlockMax, kChannelKBlockMax + 1, kPixelKBlockMax - 1, kPixelKBlockMax,
+              kPixelKBlockMax + 1, 3 * kKBlock, 3 * kKBlock + 1};
   sort_unique(&e.channels);
   sort_unique(&e.pixels);
   sort_unique(&e.depths);
@@ -322,7 +327,7 @@ void PointwiseSuite::sweep_x_tile_copies() {
   const int64_t mr = set_->pixel_panel_width;
   const int64_t shapes[][3] = {  // output channels, height, width
       {mr + 1, 1, 64}, {2 * mr - 1, 2, 64}, {3, 1, 128}, {4 * mr + 3, 1, 128}, {mr + 1, 1, 80}};
-  const int64_t depths[] = {kPanelOuterMaxK + 1, kKBlock + 3, kKBlockMax, kKBlockMax + 1};
+  const int64_t depths[] = {kPanelOuterMaxK + 1, kKBlock + 3, kPixelKBlockMax, kPixelKBlockMax + 1};
   int counter = 0;
   for (int64_t depth : depths) {
     for (const auto& shape : shapes) {
@@ -467,7 +472,7 @@ void PointwiseSuite::check_nan_propagation() {
       spec.activation = &activation;
       spec.batch = 2;
       spec.groups = 2;
-      spec.depth = counter % 2 ? kKBlockMax + 1 : 3;
+      spec.depth = counter % 2 ? kPixelKBlockMax + 1 : 3;
       spec.group_channels = counter % 2 ? mr + 1 : nc + 1;
       spec.width = counter % 2 ? tile_pixels + 1 : nr + 1;
       spec.pad = counter % 3 == 0 ? 1 : 0;
