@@ -97,6 +97,7 @@
         "native/core/epilogue.cc",
         "native/core/conv1x1.cc",
         "native/core/call_scratch.cc",
+        "native/core/kept_buffers.cc",
         "native/core/packed_weights.cc",
         "native/core/packed_conv.cc",
         "native/core/work_split.cc",

@@ -1,11 +1,11 @@
 #pragma once
 // Reusable float buffers for async calls' private copies (the input snapshot, and the result when the
-// caller gives `out`). A fresh multi-megabyte allocation costs a page fault per 4 KiB on first touch,
-// more than the copy itself; buffers handed back are kept (a few, up to a byte cap) for the next call.
+// caller gives `out`): buffers handed back are kept, process-wide, for the next call (see KeptBuffers).
 #include <cstddef>
 #include <memory>
 #include <mutex>
-#include <vector>
+
+#include "../core/kept_buffers.h"
 
 namespace conv1x1 {
 namespace binding {
@@ -37,11 +37,8 @@ class ScratchPool {
   void give_back(ScratchBuffer* buffer);
 
  private:
-  static constexpr size_t kMaxKeptBuffers = 8;
-  static constexpr size_t kMaxKeptBytes = size_t{256} << 20;
   std::mutex mutex_;
-  std::vector<ScratchBuffer> kept_;
-  size_t kept_bytes_ = 0;
+  KeptBuffers kept_{8, size_t{256} << 20};  // at most 8 buffers, 256 MiB
 };
 
 }  // namespace binding

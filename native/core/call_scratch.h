@@ -8,6 +8,7 @@
 // offset would put it, +9% at 1 thread.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace conv1x1 {
 
@@ -16,15 +17,15 @@ class CallScratch {
   // `elements` floats from a line boundary. Throws Error(OutOfMemory) naming `what` when there is no
   // memory for it.
   CallScratch(int64_t elements, const char* what);
-  ~CallScratch();  // hands the memory back to this thread, which keeps it when it is not too large
+  ~CallScratch();  // hands the memory back to this thread's KeptBuffers
   CallScratch(const CallScratch&) = delete;
   CallScratch& operator=(const CallScratch&) = delete;
 
   float* data() const { return data_; }
 
  private:
-  float* memory_ = nullptr;  // as allocated
-  size_t floats_ = 0;        // allocated, including the room to reach a line boundary
+  std::unique_ptr<float[]> storage_;  // as allocated
+  size_t capacity_ = 0;               // floats allocated, including the room to reach a line boundary
   float* data_ = nullptr;
 };
 

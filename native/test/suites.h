@@ -9,6 +9,7 @@ void run_blas_splitting_tests();
 void run_conv_numerics_tests();
 void run_depthwise_tests();
 void run_pointwise_tests();
+void run_kept_buffers_tests();
 
 }  // namespace test
 }  // namespace conv1x1
