@@ -96,15 +96,15 @@ export function allocateFloats(count: number, options: { zeroed?: boolean } = {}
   }
 }
 
-/**
- * Product of a shape with checks that name the offending index. The name is `name + suffix`, joined
- * only when a message needs it (this runs on every call).
- */
 /** The element count of a shape already checked (elementCount checks one as it counts). */
 export function elementsOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/**
+ * Product of a shape with checks that name the offending index. The name is `name + suffix`, joined
+ * only when a message needs it (this runs on every call).
+ */
 export function elementCount(shape: readonly number[], baseName: string, suffix = ''): number {
   let count = 1;
   // An index loop, not forEach: holes in a sparse array must be checked too.

@@ -1,7 +1,7 @@
 // `conv1x1 submit`: splits an input set into shard jobs on a queue; running it again adds nothing new.
 import { parseArgs } from 'node:util';
 
-import type { OutputFormat } from '../scale/job-spec';
+import { OUTPUT_FORMATS, type OutputFormat } from '../scale/job-spec';
 import { submitJobs } from '../scale/submit';
 import { optionalPositiveInteger, REDIS_OPTIONS, requiredOption } from './scale-args';
 import { UsageError } from './usage';
@@ -25,7 +25,9 @@ export async function runSubmitCommand(args: string[]): Promise<number> {
   });
   if (!values.input || values.input.length === 0) throw new UsageError('submit needs --input (a folder or .npy/.npz files)');
   const format = values.format ?? 'npy';
-  if (format !== 'npy' && format !== 'safetensors') throw new UsageError(`--format must be npy or safetensors but is '${format}'`);
+  if (!OUTPUT_FORMATS.includes(format as OutputFormat)) {
+    throw new UsageError(`--format must be ${OUTPUT_FORMATS.join(' or ')} but is '${format}'`);
+  }
   const shardSize = optionalPositiveInteger(values['shard-size'], 'shard-size');
   if (shardSize === undefined) throw new UsageError('submit needs --shard-size (input files per job)');
   const summary = await submitJobs({

@@ -1,14 +1,16 @@
 // Argument checks shared by createWorker, submitJobs and queueStatus: messages name the option, what
 // was expected and what came (TypeError for a wrong kind, RangeError for a bad value).
 import { describe, ErrorCodes, rangeError, typeError } from '../errors';
-import { checkOptionNames } from '../validate';
+import { checkOptionNames, readOptionsObject as readOptionalOptionsObject } from '../validate';
 
+/** The options object itself is required here (validate.ts's check takes a missing one as {}). */
 export function readOptionsObject<T extends object>(value: unknown, known: readonly string[], name: string): T {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (value === undefined) {
     throw typeError(ErrorCodes.INVALID_ARG_TYPE, `${name} must be an object but received ${describe(value)}`);
   }
-  checkOptionNames(value, known, name);
-  return value as T;
+  const options = readOptionalOptionsObject(value, name);
+  checkOptionNames(options, known, name);
+  return options as T;
 }
 
 export function readQueueName(value: unknown, name: string): string {
