@@ -44,7 +44,7 @@ export async function runWorkerCommand(args: string[]): Promise<number> {
     model: values.model,
     weights: values.weights,
     name,
-    // A worker process does nothing else: with one job at a time, the sync forward is the faster path.
+    // A worker process does nothing else: with one job at a time, the sync forward needs no thread hop.
     syncForward: concurrency === 1,
     lockDurationMs: optionalPositiveInteger(values['lock-duration'], 'lock-duration'),
     stalledIntervalMs: optionalPositiveInteger(values['stalled-interval'], 'stalled-interval'),

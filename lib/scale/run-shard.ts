@@ -74,8 +74,8 @@ export interface RunShardOptions {
   /** Named in the summary; default host:pid. */
   worker?: string;
   /**
-   * Run the model with the sync forward, on this thread. It is faster: forwardAsync hops threads for
-   * every layer. Only a process that does nothing else meanwhile should use it.
+   * Run the model with the sync forward, on this thread, without forwardAsync's one thread hop per
+   * call. Only a process that does nothing else meanwhile should use it.
    */
   syncForward?: boolean;
   /** After each batch: items done so far of the shard's total. */

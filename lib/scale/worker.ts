@@ -27,7 +27,7 @@ export interface CreateWorkerOptions {
   /** A model the caller has loaded (instead of model/weights); the caller closes it. */
   extraction?: ExtractionModel;
   /**
-   * Compute with the sync forward on the event loop's thread (faster; see runShard). Only for a
+   * Compute with the sync forward on the event loop's thread (no thread hop; see runShard). Only for a
    * process that is a worker and nothing else, with concurrency 1: the loop then still renews the
    * job's lock between batches. Default false, for services that embed a worker.
    */
