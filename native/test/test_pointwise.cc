@@ -43,6 +43,10 @@ constexpr int64_t kKBlock = 128;
 constexpr int64_t kPixelKBlockMax = 256;
 constexpr int64_t kChannelKBlockMax = 128;
 constexpr int64_t kPanelOuterMaxK = 64;
+// Channel tiles on NHWC copy X into tile rows from two tiles of pixels and this many panels of a
+// group on, and then run K blocks of up to kCopiedXKBlockMax.
+constexpr int64_t kCopyXMinPanels = 8;
+constexpr int64_t kCopiedXKBlockMax = 512;
 // packed_weights.cc: what channel tiles on NCHW lose to their transposed stores.
 constexpr double kTransposedStoreCost = 1.1;
 
@@ -185,6 +189,7 @@ class PointwiseSuite {
   void sweep_depths();
   void sweep_x_blocks();
   void sweep_x_tile_copies();
+  void sweep_channel_x_copies();
   void sweep_thread_split();
   void sweep_activations();
   void sweep_gather_paths();
@@ -345,7 +350,8 @@ void PointwiseSuite::sweep_x_tile_copies() {
 }
 
 // Pixel counts one short of, at and one past an X block (for pixel tiles and for channel tiles, at
-// every K), so the last block holds a single pixel; deferred activations run per block.
+// every K): pixel tiles' last block then holds a single pixel, channel tiles cut the pixels into two
+// even blocks; deferred activations run per block.
 void PointwiseSuite::sweep_x_blocks() {
   // Few output channels (partial panels of both shapes): the pixel count is what matters here.
   const int64_t channel_cycle[] = {1, set_->pixel_panel_width - 1, set_->pixel_panel_width + 1};
@@ -371,6 +377,48 @@ void PointwiseSuite::sweep_x_blocks() {
         ++counter;
       }
     }
+  }
+}
+
+// Channel tiles on NHWC with kCopyXMinPanels panels or more and two tiles of pixels read X from a
+// copy in tile rows: panel counts one short of and at the threshold (a partial last panel), pixel
+// counts around it, K one past the in-place and the copied K blocks, groups, and pixel counts over
+// two and three X blocks.
+void PointwiseSuite::sweep_channel_x_copies() {
+  const int64_t nc = set_->channel_panel_width, p = set_->channel_tile_pixels;
+  const int64_t channel_counts[] = {(kCopyXMinPanels - 1) * nc, (kCopyXMinPanels - 1) * nc + 1,
+                                    kCopyXMinPanels * nc};
+  const int64_t pixel_counts[] = {p + 1, 2 * p - 1, 2 * p, 3 * p + 1};
+  const int64_t depths[] = {5, kChannelKBlockMax + 1, kCopiedXKBlockMax + 1};
+  int counter = 0;
+  for (int64_t depth : depths) {
+    for (int64_t channels : channel_counts) {
+      for (int64_t pixels : pixel_counts) {
+        CaseSpec spec;
+        spec.layout = Layout::NHWC;
+        rotate(&spec, counter);
+        spec.depth = depth;
+        spec.group_channels = channels;
+        spec.height = counter % 2 ? pixels : 1;
+        spec.width = counter % 2 ? 1 : pixels;
+        check_case(spec);
+        ++counter;
+      }
+    }
+  }
+  // Unblocked at this depth, so an X block is kXBlockFloats / depth floats, in whole tiles.
+  const int64_t depth = kChannelKBlockMax + 1;
+  const int64_t block = std::max(p, kXBlockFloats / depth / p * p);
+  for (int64_t pixels : {block + 1, 2 * block + 1}) {
+    CaseSpec spec;
+    spec.layout = Layout::NHWC;
+    rotate(&spec, counter);
+    spec.groups = 1;
+    spec.depth = depth;
+    spec.group_channels = kCopyXMinPanels * nc - 1;
+    spec.width = pixels;
+    check_case(spec);
+    ++counter;
   }
 }
 
@@ -573,6 +621,7 @@ void PointwiseSuite::run() {
     sweep_depths();
     sweep_x_blocks();
     sweep_x_tile_copies();
+    sweep_channel_x_copies();
     sweep_thread_split();
     sweep_activations();
     sweep_gather_paths();
