@@ -449,13 +449,34 @@ struct ChannelTileTable<0> {
 //              N=2 14² 1024→256 and N=64 1² 2048→1000 within ±2%.
 // With 4 or 5 panels (28² 128→128, 56² 24→144) the copy cost 10–15%; K blocks of 1024 or whole
 // depths lost 5–14% at K = 2048 on 64 pixels (each pass over the weights serves fewer pixels).
+// NCHW tiles read `count` adjacent floats per k; copied, with the deeper K blocks, they gained where
+// many panels share the copy: paired, 7² 512→2048 +5% (1 thread) and +3.4% (2), N=32 7² 512→2048
+// +4.5% and +4.9%, N=16 14² 256→1024 +2.5% and +2.7%, 7² 2048→2048 +2.7%, 7² 960→1280 +3.4%. With
+// 8 or 16 panels they lost (14² 1024→256 −7%, 7² 2048→512 −1%).
 constexpr int64_t kCopyXMinPanels = 8;
+constexpr int64_t kCopyNchwXMinPanels = 32;
 constexpr int64_t kCopiedXKBlockMax = 512;
 
-// Copies one tile of `count` pixels of X into K rows of `count` floats. With each pixel's inputs
-// consecutive (NHWC), kL pixels × kL inputs load as rows and turn in registers into kL output rows:
-// the same copy element by element took 3.5% of NHWC N=32 7² 512→2048 (AVX-512, 1 thread).
+// Copies one tile of `count` pixels of X into K rows of `count` floats. NCHW rows copy as vectors;
+// with each pixel's inputs consecutive (NHWC), kL pixels × kL inputs load as rows and turn in
+// registers into kL output rows: the same copy element by element took 3.5% of NHWC N=32 7²
+// 512→2048 (AVX-512, 1 thread).
 void copy_tile(const float* x, int64_t k_stride, int64_t pixel_stride, int64_t k, int count, float* copy) {
+  if (pixel_stride == 1) {
+    for (int64_t kk = 0; kk < k; ++kk) {
+      for (int q0 = 0; q0 < count; q0 += kL) {
+        const int n = count - q0 < kL ? count - q0 : kL;
+        const float* from = x + kk * k_stride + q0;
+        float* to = copy + kk * count + q0;
+        if (n == kL) {
+          Vec::store(to, Vec::load(from));
+        } else {
+          Vec::store_partial(to, Vec::load_partial(from, n), n);
+        }
+      }
+    }
+    return;
+  }
   if (k_stride != 1) {
     for (int64_t kk = 0; kk < k; ++kk) {
       for (int q = 0; q < count; ++q) copy[kk * count + q] = x[kk * k_stride + q * pixel_stride];
@@ -492,7 +513,8 @@ void run_channel_tiles(const PointwiseBlock& b) {
   const Activation act(b);
   const int64_t panel_floats = (b.k + 1) * kNC;
   const int64_t panel_count = (b.channels + kNC - 1) / kNC;
-  const bool copy_x = b.x_pixel_stride != 1 && b.pixels >= 2 * kP && panel_count >= kCopyXMinPanels;
+  const bool copy_x = b.pixels >= 2 * kP &&
+                      panel_count >= (b.x_pixel_stride != 1 ? kCopyXMinPanels : kCopyNchwXMinPanels);
   int64_t depth = copy_x ? even_block_depth(b.k, kCopiedXKBlockMax) : k_block_depth(b.k, kChannelKBlockMax);
   int64_t block_pixels = kXBlockFloats / depth / kP * kP;
   if (block_pixels < kP) block_pixels = kP;

@@ -43,9 +43,10 @@ constexpr int64_t kKBlock = 128;
 constexpr int64_t kPixelKBlockMax = 256;
 constexpr int64_t kChannelKBlockMax = 128;
 constexpr int64_t kPanelOuterMaxK = 64;
-// Channel tiles on NHWC copy X into tile rows from two tiles of pixels and this many panels of a
-// group on, and then run K blocks of up to kCopiedXKBlockMax.
+// Channel tiles copy X into tile rows from two tiles of pixels and this many panels of a block on
+// (NHWC, NCHW), and then run K blocks of up to kCopiedXKBlockMax.
 constexpr int64_t kCopyXMinPanels = 8;
+constexpr int64_t kCopyNchwXMinPanels = 32;
 constexpr int64_t kCopiedXKBlockMax = 512;
 // packed_weights.cc: what channel tiles on NCHW lose to their transposed stores.
 constexpr double kTransposedStoreCost = 1.1;
@@ -380,29 +381,32 @@ void PointwiseSuite::sweep_x_blocks() {
   }
 }
 
-// Channel tiles on NHWC with kCopyXMinPanels panels or more and two tiles of pixels read X from a
-// copy in tile rows: panel counts one short of and at the threshold (a partial last panel), pixel
-// counts around it, K one past the in-place and the copied K blocks, groups, and pixel counts over
-// two and three X blocks.
+// Channel tiles with enough panels (kCopyXMinPanels on NHWC, kCopyNchwXMinPanels on NCHW) and two
+// tiles of pixels read X from a copy in tile rows: panel counts one short of and at the threshold
+// (a partial last panel), pixel counts around it, K one past the in-place and the copied K blocks,
+// groups, and on NHWC pixel counts over two and three X blocks. (At 2 threads a block may hold half
+// the panels and read X in place.)
 void PointwiseSuite::sweep_channel_x_copies() {
   const int64_t nc = set_->channel_panel_width, p = set_->channel_tile_pixels;
-  const int64_t channel_counts[] = {(kCopyXMinPanels - 1) * nc, (kCopyXMinPanels - 1) * nc + 1,
-                                    kCopyXMinPanels * nc};
   const int64_t pixel_counts[] = {p + 1, 2 * p - 1, 2 * p, 3 * p + 1};
   const int64_t depths[] = {5, kChannelKBlockMax + 1, kCopiedXKBlockMax + 1};
   int counter = 0;
-  for (int64_t depth : depths) {
-    for (int64_t channels : channel_counts) {
-      for (int64_t pixels : pixel_counts) {
-        CaseSpec spec;
-        spec.layout = Layout::NHWC;
-        rotate(&spec, counter);
-        spec.depth = depth;
-        spec.group_channels = channels;
-        spec.height = counter % 2 ? pixels : 1;
-        spec.width = counter % 2 ? 1 : pixels;
-        check_case(spec);
-        ++counter;
+  for (Layout layout : {Layout::NHWC, Layout::NCHW}) {
+    const int64_t panels = layout == Layout::NHWC ? kCopyXMinPanels : kCopyNchwXMinPanels;
+    const int64_t channel_counts[] = {(panels - 1) * nc, (panels - 1) * nc + 1, panels * nc};
+    for (int64_t depth : depths) {
+      for (int64_t channels : channel_counts) {
+        for (int64_t pixels : pixel_counts) {
+          CaseSpec spec;
+          spec.layout = layout;
+          rotate(&spec, counter);
+          spec.depth = depth;
+          spec.group_channels = channels;
+          spec.height = counter % 2 ? pixels : 1;
+          spec.width = counter % 2 ? 1 : pixels;
+          check_case(spec);
+          ++counter;
+        }
       }
     }
   }
