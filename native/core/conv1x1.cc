@@ -214,6 +214,11 @@ void run_conv(const ConvPlan& plan, const ConvTensors& t, const GemmBackend& gem
     run_product(plan, t, t.input, t.output, &epilogue, gemm, threads);
     return;
   }
+  // Strided without padding on NCHW channel tiles: they copy what they read from the input itself.
+  if (t.packed && reads_strided_input(plan, *t.packed)) {
+    run_strided_packed(plan, *t.packed, t.input, t.output, &epilogue, threads);
+    return;
+  }
   // Strided or padded: GEMM over the gathered pixels that see the input. Without a padding border
   // those are all the output pixels, in order: the GEMM writes the output itself, epilogue fused.
   const int64_t inner = plan.inner_pixels();

@@ -74,8 +74,12 @@ void add_blocks(int64_t image, int64_t group, int64_t pixels, int64_t panels, in
 
 }  // namespace
 
-void run_packed(const ConvPlan& plan, const PackedWeights& packed, const float* source,
-                float* destination, int64_t extent, const Epilogue* epilogue, int threads) {
+namespace {
+
+// Both run_packed and run_strided_packed: with `strided`, source is the NCHW input of a strided
+// convolution without padding, and output pixel (oy, ox) reads input pixel (oy·sh, ox·sw).
+void run_blocks(const ConvPlan& plan, const PackedWeights& packed, const float* source,
+                float* destination, int64_t extent, const Epilogue* epilogue, int threads, bool strided) {
   const ConvParams& p = plan.params;
   const bool nchw = p.layout == Layout::NCHW;
   const int64_t cin_g = plan.in_channels_per_group, cout_g = plan.out_channels_per_group;
@@ -124,7 +128,16 @@ void run_packed(const ConvPlan& plan, const PackedWeights& packed, const float* 
     b.panels = packed.panel(r.group, r.panel_begin);
     b.channels = std::min(r.panel_end * packed.width, cout_g) - first_channel;
     b.pixels = r.pixel_end - r.pixel_begin;
-    if (nchw) {
+    if (strided) {
+      b.x = source + (r.image * p.in_channels + r.group * cin_g) * plan.in_pixels;
+      b.x_k_stride = plan.in_pixels;
+      b.x_pixel_stride = p.stride_w;
+      b.x_row_stride = p.stride_h * p.width;
+      b.x_row_pixels = plan.out_width;
+      b.x_first_pixel = r.pixel_begin;
+      b.y = destination + (r.image * p.out_channels + r.group * cout_g + first_channel) * extent +
+            r.pixel_begin;
+    } else if (nchw) {
       b.x = source + (r.image * p.in_channels + r.group * cin_g) * extent + r.pixel_begin;
       b.y = destination + (r.image * p.out_channels + r.group * cout_g + first_channel) * extent +
             r.pixel_begin;
@@ -138,6 +151,23 @@ void run_packed(const ConvPlan& plan, const PackedWeights& packed, const float* 
       k.run_channel_tiles(b);
     }
   });
+}
+
+}  // namespace
+
+void run_packed(const ConvPlan& plan, const PackedWeights& packed, const float* source,
+                float* destination, int64_t extent, const Epilogue* epilogue, int threads) {
+  run_blocks(plan, packed, source, destination, extent, epilogue, threads, false);
+}
+
+bool reads_strided_input(const ConvPlan& plan, const PackedWeights& packed) {
+  return plan.params.layout == Layout::NCHW && packed.shape == TileShape::Channels && !plan.direct &&
+         plan.inner_pixels() == plan.out_pixels;
+}
+
+void run_strided_packed(const ConvPlan& plan, const PackedWeights& packed, const float* input,
+                        float* output, const Epilogue* epilogue, int threads) {
+  run_blocks(plan, packed, input, output, plan.out_pixels, epilogue, threads, true);
 }
 
 }  // namespace conv1x1

@@ -16,4 +16,12 @@ namespace conv1x1 {
 void run_packed(const ConvPlan& plan, const PackedWeights& packed, const float* source,
                 float* destination, int64_t extent, const Epilogue* epilogue, int threads);
 
+// Whether run_strided_packed can run this plan with these weights: NCHW, strided without padding,
+// channel tiles.
+bool reads_strided_input(const ConvPlan& plan, const PackedWeights& packed);
+// A strided convolution without padding on channel tiles, which copy the pixels they read from the
+// input itself (no gathered panel): input NCHW [N][Cin][H·W] → output [N][Cout][out pixels].
+void run_strided_packed(const ConvPlan& plan, const PackedWeights& packed, const float* input,
+                        float* output, const Epilogue* epilogue, int threads);
+
 }  // namespace conv1x1

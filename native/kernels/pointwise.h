@@ -30,6 +30,11 @@ struct PointwiseBlock {
   int64_t pixels = 0;
   const float* x = nullptr;
   int64_t x_k_stride = 0, x_pixel_stride = 0;
+  // Channel tiles only: pixels on a grid, as a strided convolution reads its input. With
+  // x_row_pixels > 0, pixel p of the block is pixel a = x_first_pixel + p of a grid x_row_pixels
+  // wide, and its element k is x[k·x_k_stride + (a / x_row_pixels)·x_row_stride +
+  // (a % x_row_pixels)·x_pixel_stride].
+  int64_t x_row_pixels = 0, x_row_stride = 0, x_first_pixel = 0;
   float* y = nullptr;
   int64_t y_channel_stride = 0, y_pixel_stride = 0;
   bool add_bias = true;  // false: the panels' bias row is ignored (the caller adds it later)
@@ -50,7 +55,8 @@ struct PointwiseKernels {
   int pixel_tile_width;     // NR
   int channel_panel_width;  // NC
   int channel_tile_pixels;  // the most pixels P of a channel tile
-  // Pixel tiles: needs x_pixel_stride == 1 and y_pixel_stride == 1; panels pixel_panel_width wide.
+  // Pixel tiles: needs x_pixel_stride == 1, y_pixel_stride == 1 and x_row_pixels == 0; panels
+  // pixel_panel_width wide.
   void (*run_pixel_tiles)(const PointwiseBlock& block);
   // Channel tiles: any strides; panels channel_panel_width wide.
   void (*run_channel_tiles)(const PointwiseBlock& block);
@@ -59,6 +65,12 @@ struct PointwiseKernels {
 // Called by a kernel whose contract does not hold, in builds with CONV1X1_CHECK_CONTRACTS only: the
 // native tests and the fuzz targets define it (the addon never checks).
 [[noreturn]] void contract_violated(const char* condition, const char* file, int line);
+
+#if defined(CONV1X1_CHECK_CONTRACTS)
+// Checked builds only: while true, every allocation of the kernels fails, so that tests reach the
+// paths that run without their working memory.
+extern bool deny_kernel_allocations;
+#endif
 
 namespace scalar { const PointwiseKernels& pointwise_kernels(); }
 #if defined(__x86_64__) || defined(_M_X64)

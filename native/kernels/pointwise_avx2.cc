@@ -31,6 +31,11 @@ struct Vec {
   static Reg select_negative(Reg x, Reg v) {
     return _mm256_blendv_ps(x, v, _mm256_cmp_ps(x, zero(), _CMP_LT_OQ));
   }
+  static Reg even_lanes(Reg a, Reg b) {
+    // Per 128-bit half: a0 a2 b0 b2 | a4 a6 b4 b6; then the 64-bit pairs in order 0, 2, 1, 3.
+    const Reg pairs = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(pairs), _MM_SHUFFLE(3, 1, 2, 0)));
+  }
   // r[i] becomes column i of the 8 × 8 block whose rows were r[0..7]: 24 shuffles.
   static void transpose(Reg (&r)[kLanes]) {
     Reg t[8], u[8];

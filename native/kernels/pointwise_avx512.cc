@@ -29,6 +29,10 @@ struct Vec {
   static Reg select_negative(Reg x, Reg v) {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero(), _CMP_LT_OQ), x, v);
   }
+  static Reg even_lanes(Reg a, Reg b) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(a, even, b);
+  }
   // r[i] becomes column i of the 16 × 16 block whose rows were r[0..15]: 64 shuffles.
   static void transpose(Reg (&r)[kLanes]) {
     Reg t[16], u[16];

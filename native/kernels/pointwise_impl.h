@@ -4,8 +4,9 @@
 //   struct Vec               Reg, kLanes and the operations used below (zero, load, load_partial,
 //                            store, store_partial, set1, broadcast, fma(a, b, c) = a·b + c, add, mul,
 //                            max(c, x) and min(c, x) that return x when x is NaN,
-//                            select_negative(x, v) = x < 0 ? v : x, and transpose(r[kLanes]) that
-//                            turns the rows of a kLanes × kLanes block into its columns)
+//                            select_negative(x, v) = x < 0 ? v : x, transpose(r[kLanes]) that
+//                            turns the rows of a kLanes × kLanes block into its columns, and
+//                            even_lanes(a, b) = lanes 0, 2, 4, … of a then of b)
 //   kIsaName, kPixelRows (MR), kPixelVectors (NR / kLanes), kChannelVectors (NC / kLanes),
 //   kChannelPixels (the most pixels P of a channel tile)
 // Everything has internal linkage and no std:: template is used: an inline function instantiated
@@ -56,6 +57,14 @@ constexpr int64_t kChannelKBlockMax = 128;
 constexpr int64_t kPanelOuterMaxK = 64;
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// Working memory: null when there is none, and the caller goes on without it.
+inline void* allocate(size_t bytes) {
+#if defined(CONV1X1_CHECK_CONTRACTS)
+  if (deny_kernel_allocations) return nullptr;
+#endif
+  return malloc(bytes);
+}
 
 // Before the last K block of a deep channel tile, the lines it will store are requested for writing:
 // their misses (for a large output, all the way to memory) then overlap the block's multiply-adds
@@ -267,7 +276,7 @@ void run_pixel_tiles(const PointwiseBlock& b) {
   // 56² 256→512, 784-float rows: −10%). (Without memory for the copy, the tiles read X in place.)
   const bool copy_x_tile = tile_outer && b.x_k_stride % 64 == 0;
   void* x_tile_memory =
-      copy_x_tile ? malloc(static_cast<size_t>(depth) * kNR * sizeof(float) + kLineBytes) : nullptr;
+      copy_x_tile ? allocate(static_cast<size_t>(depth) * kNR * sizeof(float) + kLineBytes) : nullptr;
   float* x_tile = static_cast<float*>(align_to_line(x_tile_memory));
   // A vector load that starts off a 64-byte boundary touches two cache lines. When X's rows all
   // share one alignment, the first `lead` pixels go first as a narrow tile, and every tile after it
@@ -479,16 +488,27 @@ constexpr int64_t kCopyXMinPanels = 8;
 constexpr int64_t kCopyNchwXMinPanels = 32;
 constexpr int64_t kCopiedXKBlockMax = 512;
 
-// Copies one tile of `count` pixels of X into K rows of `count` floats. NCHW rows copy as vectors;
-// with each pixel's inputs consecutive (NHWC), kL pixels × kL inputs load as rows and turn in
-// registers into kL output rows: the same copy element by element took 3.5% of NHWC N=32 7²
-// 512→2048 (AVX-512, 1 thread).
-void copy_tile(const float* x, int64_t k_stride, int64_t pixel_stride, int64_t k, int count, float* copy) {
-  if (pixel_stride == 1) {
+// Where block pixel p's inputs start, from b.x (see PointwiseBlock::x_row_pixels).
+int64_t pixel_offset(const PointwiseBlock& b, int64_t p) {
+  if (b.x_row_pixels == 0) return p * b.x_pixel_stride;
+  const int64_t a = b.x_first_pixel + p;
+  return a / b.x_row_pixels * b.x_row_stride + a % b.x_row_pixels * b.x_pixel_stride;
+}
+
+// Copies `count` pixels of X, pixel q's inputs starting at x + offsets[q], into K rows of `count`
+// floats. NCHW rows of adjacent pixels copy as vectors; with each pixel's inputs consecutive (NHWC),
+// kL pixels × kL inputs load as rows and turn in registers into kL output rows: the same copy
+// element by element took 3.5% of NHWC N=32 7² 512→2048 (AVX-512, 1 thread). Other layouts (the
+// strided NCHW grid) go element by element.
+void copy_tile(const float* x, int64_t k_stride, const int64_t* offsets, int64_t k, int count, float* copy) {
+  bool adjacent = true;
+  for (int q = 1; q < count; ++q) adjacent = adjacent && offsets[q] == offsets[0] + q;
+  if (adjacent) {
+    const float* row = x + offsets[0];
     for (int64_t kk = 0; kk < k; ++kk) {
       for (int q0 = 0; q0 < count; q0 += kL) {
         const int n = count - q0 < kL ? count - q0 : kL;
-        const float* from = x + kk * k_stride + q0;
+        const float* from = row + kk * k_stride + q0;
         float* to = copy + kk * count + q0;
         if (n == kL) {
           Vec::store(to, Vec::load(from));
@@ -499,9 +519,26 @@ void copy_tile(const float* x, int64_t k_stride, int64_t pixel_stride, int64_t k
     }
     return;
   }
+  bool every_other = true;  // one grid row read at stride 2 (ResNet's stride-2 downsample)
+  for (int q = 1; q < count; ++q) every_other = every_other && offsets[q] == offsets[0] + 2 * q;
+  if (every_other && k_stride != 1) {
+    const float* row = x + offsets[0];
+    for (int64_t kk = 0; kk < k; ++kk) {
+      for (int q0 = 0; q0 < count; q0 += kL) {
+        const int n = count - q0 < kL ? count - q0 : kL;
+        const float* from = row + kk * k_stride + 2 * q0;
+        // The 2n − 1 floats from `from` hold the n wanted at even positions.
+        const int span = 2 * n - 1;
+        const Reg low = span >= kL ? Vec::load(from) : Vec::load_partial(from, span);
+        const Reg high = span > kL ? Vec::load_partial(from + kL, span - kL) : Vec::zero();
+        Vec::store_partial(copy + kk * count + q0, Vec::even_lanes(low, high), n);
+      }
+    }
+    return;
+  }
   if (k_stride != 1) {
     for (int64_t kk = 0; kk < k; ++kk) {
-      for (int q = 0; q < count; ++q) copy[kk * count + q] = x[kk * k_stride + q * pixel_stride];
+      for (int q = 0; q < count; ++q) copy[kk * count + q] = x[kk * k_stride + offsets[q]];
     }
     return;
   }
@@ -511,7 +548,7 @@ void copy_tile(const float* x, int64_t k_stride, int64_t pixel_stride, int64_t k
       const int depth = k - k0 < kL ? static_cast<int>(k - k0) : kL;
       Reg block[kL];
       for (int i = 0; i < kL; ++i) {
-        const float* row = x + (q0 + i) * pixel_stride + k0;
+        const float* row = x + offsets[q0 + (i < pixels ? i : 0)] + k0;
         block[i] = i >= pixels ? Vec::zero() : (depth == kL ? Vec::load(row) : Vec::load_partial(row, depth));
       }
       Vec::transpose(block);
@@ -527,6 +564,50 @@ void copy_tile(const float* x, int64_t k_stride, int64_t pixel_stride, int64_t k
   }
 }
 
+// Copies the `count` pixels from block pixel p on into K rows of `count` floats.
+void copy_pixels(const PointwiseBlock& b, int64_t p, int count, float* copy) {
+  int64_t offsets[kP];
+  for (int q = 0; q < count; ++q) offsets[q] = pixel_offset(b, p + q);
+  copy_tile(b.x, b.x_k_stride, offsets, b.k, count, copy);
+}
+
+// A grid of pixels without memory for a block's copy: tile by tile, K blocks of kKBlock through
+// buffers on the stack, the copy made again for every panel. As correct, only slower.
+void run_grid_tiles_in_small_copies(const PointwiseBlock& b, ChannelTileFn (*tiles)[2], const Activation& act) {
+  float copy[kP * kKBlock];
+  float partial[kP * kNC];
+  const int64_t panel_floats = (b.k + 1) * kNC;
+  const int64_t panel_count = (b.channels + kNC - 1) / kNC;
+  for (int64_t p = 0; p < b.pixels; p += kP) {
+    const int count = static_cast<int>(min64(kP, b.pixels - p));
+    int64_t offsets[kP];
+    for (int q = 0; q < count; ++q) offsets[q] = pixel_offset(b, p + q);
+    for (int64_t panel = 0; panel < panel_count; ++panel) {
+      const float* w = b.panels + panel * panel_floats;
+      const float* bias = b.add_bias ? w + b.k * kNC : nullptr;
+      const int channels = static_cast<int>(min64(kNC, b.channels - panel * kNC));
+      float* y = b.y + panel * kNC * b.y_channel_stride + p * b.y_pixel_stride;
+      for (int64_t k0 = 0; k0 < b.k; k0 += kKBlock) {
+        KStep step;
+        step.begin = k0;
+        step.depth = min64(kKBlock, b.k - k0);
+        step.first = k0 == 0;
+        step.last = k0 + kKBlock >= b.k;
+        copy_tile(b.x + k0 * b.x_k_stride, b.x_k_stride, offsets, step.depth, count, copy);
+        tiles[count][1](w + k0 * kNC, bias, step, copy, count, 1, partial, channels, y, b.y_channel_stride,
+                        b.y_pixel_stride, act, nullptr);
+      }
+      if (b.activation == FusedActivation::Deferred) {
+        if (b.y_channel_stride == 1) {
+          b.finish(y, count, channels, b.y_pixel_stride, b.finish_context);
+        } else {
+          b.finish(y, channels, count, b.y_channel_stride, b.finish_context);
+        }
+      }
+    }
+  }
+}
+
 void run_channel_tiles(const PointwiseBlock& b) {
   CONV1X1_EXPECT(b.panels && b.x && b.y && b.k >= 1 && b.channels >= 1 && b.pixels >= 0);
   CONV1X1_EXPECT(b.activation != FusedActivation::Deferred || b.finish);
@@ -535,8 +616,10 @@ void run_channel_tiles(const PointwiseBlock& b) {
   const Activation act(b);
   const int64_t panel_floats = (b.k + 1) * kNC;
   const int64_t panel_count = (b.channels + kNC - 1) / kNC;
-  const bool copy_x = b.pixels >= 2 * kP &&
-                      panel_count >= (b.x_pixel_stride != 1 ? kCopyXMinPanels : kCopyNchwXMinPanels);
+  // A grid of pixels is always read through the copy.
+  const bool copy_x = b.x_row_pixels > 0 ||
+                      (b.pixels >= 2 * kP &&
+                       panel_count >= (b.x_pixel_stride != 1 ? kCopyXMinPanels : kCopyNchwXMinPanels));
   int64_t depth = copy_x ? even_block_depth(b.k, kCopiedXKBlockMax) : k_block_depth(b.k, kChannelKBlockMax);
   int64_t block_pixels = kXBlockFloats / depth / kP * kP;
   if (block_pixels < kP) block_pixels = kP;
@@ -552,11 +635,16 @@ void run_channel_tiles(const PointwiseBlock& b) {
   // the copy of X, the work is as correct, only slower.)
   float* partial = nullptr;
   if (depth < b.k) {
-    partial = static_cast<float*>(malloc(static_cast<size_t>(most_pixels) * kNC * sizeof(float)));
+    partial = static_cast<float*>(allocate(static_cast<size_t>(most_pixels) * kNC * sizeof(float)));
     if (!partial) depth = b.k;
   }
   float* x_copy = nullptr;
-  if (copy_x) x_copy = static_cast<float*>(malloc(static_cast<size_t>(most_pixels) * b.k * sizeof(float)));
+  if (copy_x) x_copy = static_cast<float*>(allocate(static_cast<size_t>(most_pixels) * b.k * sizeof(float)));
+  if (b.x_row_pixels > 0 && !x_copy) {
+    free(partial);
+    run_grid_tiles_in_small_copies(b, tiles, act);
+    return;
+  }
   const int unit_stride = b.x_pixel_stride == 1 || x_copy ? 1 : 0;
   for (int64_t p0 = 0; p0 < b.pixels; p0 += block_pixels) {
     const int64_t p1 = min64(b.pixels, p0 + block_pixels);
@@ -565,13 +653,11 @@ void run_channel_tiles(const PointwiseBlock& b) {
     const int64_t base = (p1 - p0) / tile_count, longer = (p1 - p0) % tile_count;
     if (x_copy) {
       // Tile t's K rows of count(t) floats follow tile t − 1's.
-      const float* x = b.x + p0 * b.x_pixel_stride;
-      float* copy = x_copy;
+      int64_t p = p0;
       for (int64_t t = 0; t < tile_count; ++t) {
         const int count = static_cast<int>(base + (t < longer ? 1 : 0));
-        copy_tile(x, b.x_k_stride, b.x_pixel_stride, b.k, count, copy);
-        x += count * b.x_pixel_stride;
-        copy += count * b.k;
+        copy_pixels(b, p, count, x_copy + (p - p0) * b.k);
+        p += count;
       }
     }
     for (int64_t panel = 0; panel < panel_count; ++panel) {

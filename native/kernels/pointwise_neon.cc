@@ -32,6 +32,7 @@ struct Vec {
   static Reg max(Reg c, Reg x) { return vmaxq_f32(c, x); }
   static Reg min(Reg c, Reg x) { return vminq_f32(c, x); }
   static Reg select_negative(Reg x, Reg v) { return vbslq_f32(vcltq_f32(x, zero()), v, x); }
+  static Reg even_lanes(Reg a, Reg b) { return vuzp1q_f32(a, b); }
   // r[i] becomes column i of the 4 × 4 block whose rows were r[0..3].
   static void transpose(Reg (&r)[kLanes]) {
     const float32x4x2_t a = vtrnq_f32(r[0], r[1]);  // r0[0] r1[0] r0[2] r1[2] | r0[1] r1[1] r0[3] r1[3]

@@ -52,6 +52,7 @@ struct Vec {
     for (int i = 0; i < 4; ++i) x.v[i] = x.v[i] < 0.0f ? v.v[i] : x.v[i];
     return x;
   }
+  static Reg even_lanes(Reg a, Reg b) { return Reg{{a.v[0], a.v[2], b.v[0], b.v[2]}}; }
   // r[i] becomes column i of the 4 × 4 block whose rows were r[0..3].
   static void transpose(Reg (&r)[kLanes]) {
     for (int i = 0; i < 4; ++i)
@@ -75,6 +76,14 @@ constexpr int kChannelPixels = 4;
 }  // namespace scalar
 }  // namespace kernels
 }  // namespace conv1x1
+
+#if defined(CONV1X1_CHECK_CONTRACTS)
+namespace conv1x1 {
+namespace kernels {
+bool deny_kernel_allocations = false;
+}  // namespace kernels
+}  // namespace conv1x1
+#endif
 
 #define CONV1X1_KERNEL_ISA scalar
 #include "pointwise_impl.h"

@@ -48,8 +48,10 @@ constexpr int64_t kPanelOuterMaxK = 64;
 constexpr int64_t kCopyXMinPanels = 8;
 constexpr int64_t kCopyNchwXMinPanels = 32;
 constexpr int64_t kCopiedXKBlockMax = 512;
-// packed_weights.cc: what channel tiles on NCHW lose to their transposed stores.
+// packed_weights.cc: what channel tiles on NCHW lose to their transposed stores, and what pixel
+// tiles on a strided convolution without padding lose to its gather.
 constexpr double kTransposedStoreCost = 1.1;
+constexpr double kGatherCost = 1.15;
 
 struct ActivationCase {
   Activation activation;
@@ -147,6 +149,7 @@ struct CaseSpec {
   bool with_bias = true;
   bool pretransposed = false;  // NHWC only: the weights handed over as W_gᵀ
   float spread = 1.0f;         // inputs and bias in [−spread, spread]
+  bool deny_allocations = false;  // the kernels run without their working memory
 
   ConvParams params() const {
     ConvParams p;
@@ -191,6 +194,7 @@ class PointwiseSuite {
   void sweep_x_blocks();
   void sweep_x_tile_copies();
   void sweep_channel_x_copies();
+  void sweep_strided_copies();
   void sweep_thread_split();
   void sweep_activations();
   void sweep_gather_paths();
@@ -266,8 +270,11 @@ void PointwiseSuite::check_data(const CaseSpec& spec, const CaseData& data) {
         tensors.bias = bias;
         tensors.output = output.data();
         tensors.packed = &packed;
+        kernels::deny_kernel_allocations = spec.deny_allocations;
         run_conv(plan, tensors, unused_gemm_, threads);
+        kernels::deny_kernel_allocations = false;
       } catch (const std::exception& e) {
+        kernels::deny_kernel_allocations = false;
         check(false, where + ": threw " + e.what());
         continue;
       }
@@ -426,6 +433,47 @@ void PointwiseSuite::sweep_channel_x_copies() {
   }
 }
 
+// Strided convolutions without padding on NCHW channel tiles copy what they read from the input
+// itself, a stride-2 row as vectors and anything else element by element: strides 2 and 3, tiles
+// across grid rows, outputs over two X blocks; and every path that can lose its working memory
+// without it (the strided copy tile by tile on the stack, NHWC and NCHW reading X in place, deep K
+// without `partial`).
+void PointwiseSuite::sweep_strided_copies() {
+  const int64_t p = set_->channel_tile_pixels, nc = set_->channel_panel_width;
+  const int64_t deep = kChannelKBlockMax + 1;
+  const int64_t block = std::max(p, kXBlockFloats / deep / p * p);
+  struct Case {
+    Layout layout;
+    int64_t stride, out_height, out_width, depth, channels;
+    bool deny;
+  };
+  const Case cases[] = {
+      {Layout::NCHW, 2, 1, 2 * p + 1, 5, nc + 1, false},
+      {Layout::NCHW, 2, 3, p + 1, deep, 2 * nc - 1, false},
+      {Layout::NCHW, 3, 2, p + 3, 7, nc, false},
+      {Layout::NCHW, 2, 2, block / 2 + 1, deep, nc + 3, false},
+      {Layout::NCHW, 2, 3, p + 1, 2 * kKBlock + 3, nc + 1, true},
+      {Layout::NCHW, 3, 2, 2 * p + 1, 5, 2, true},
+      {Layout::NCHW, 1, 1, 3 * p + 1, 3 * kKBlock + 1, nc + 1, true},
+      {Layout::NHWC, 1, 1, 3 * p + 1, kCopiedXKBlockMax + 1, kCopyXMinPanels * nc, true},
+  };
+  int counter = 0;
+  for (const Case& c : cases) {
+    CaseSpec spec;
+    spec.layout = c.layout;
+    rotate(&spec, counter);
+    spec.groups = 1 + counter % 2;
+    spec.depth = c.depth;
+    spec.group_channels = c.channels;
+    spec.stride = c.stride;
+    spec.height = c.stride * (c.out_height - 1) + 1;
+    spec.width = c.stride * (c.out_width - 1) + 1;
+    spec.deny_allocations = c.deny;
+    check_case(spec);
+    ++counter;
+  }
+}
+
 // Work large enough for run_packed to cut one (image, group) in two for 2 threads: by pixels when
 // there are several tiles per thread, by panels when there are not.
 void PointwiseSuite::sweep_thread_split() {
@@ -559,22 +607,27 @@ TileShape expected_nchw_shape(const ConvPlan& plan, const PointwiseKernels& set)
   const double channel_tiles = lane_use(channels, set.channel_panel_width);
   const double pixel_tiles =
       lane_use(pixels, set.pixel_tile_width) * lane_use(channels, set.pixel_panel_width);
-  return channel_tiles > pixel_tiles * kTransposedStoreCost ? TileShape::Channels : TileShape::Pixels;
+  const bool strided_in_place = !plan.direct && pixels == plan.out_pixels;
+  return channel_tiles * (strided_in_place ? kGatherCost : 1.0) > pixel_tiles * kTransposedStoreCost
+             ? TileShape::Channels
+             : TileShape::Pixels;
 }
 
 // NHWC always takes channel tiles; NCHW the shape that keeps more lanes busy. The AVX-512 set's
-// choices on ResNet-style layers are spelled out: channel tiles for 7×7 and 14×14 with 512 outputs,
-// pixel tiles for 56×56 64→256 and for 8×8 16→16 (two channel panels' lanes half empty).
+// choices on ResNet-style layers are spelled out: channel tiles for 7×7 and 14×14 with 512 outputs
+// and for the stride-2 downsample 56² 256→512 (no gather), pixel tiles for 56×56 64→256, for 8×8
+// 16→16 (two channel panels' lanes half empty) and for a stride-2 layer with 16 outputs.
 void PointwiseSuite::check_tile_shape_choice() {
   struct Layer {
-    int64_t in_channels, out_channels, height, width, groups, pad;
+    int64_t in_channels, out_channels, height, width, groups, pad, stride;
     bool avx512_channels;  // the AVX-512 set's choice for NCHW: channel tiles
   };
   const Layer layers[] = {
-      {512, 512, 7, 7, 1, 0, true},     {256, 512, 14, 14, 1, 0, true},
-      {64, 256, 56, 56, 1, 0, false},   {16, 16, 8, 8, 1, 0, false},
-      {32, 64, 1, 1, 1, 0, true},       {64, 48, 28, 28, 2, 0, false},
-      {24, 96, 5, 5, 1, 1, true},       {3, 8, 224, 224, 1, 0, false},
+      {512, 512, 7, 7, 1, 0, 1, true},      {256, 512, 14, 14, 1, 0, 1, true},
+      {64, 256, 56, 56, 1, 0, 1, false},    {16, 16, 8, 8, 1, 0, 1, false},
+      {32, 64, 1, 1, 1, 0, 1, true},        {64, 48, 28, 28, 2, 0, 1, false},
+      {24, 96, 5, 5, 1, 1, 1, true},        {3, 8, 224, 224, 1, 0, 1, false},
+      {256, 512, 56, 56, 1, 0, 2, true},    {64, 16, 56, 56, 1, 0, 2, false},
   };
   for (const PointwiseKernels* set : sets_) {
     for (const Layer& layer : layers) {
@@ -587,6 +640,7 @@ void PointwiseSuite::check_tile_shape_choice() {
         p.width = layer.width;
         p.groups = layer.groups;
         p.pad_h = p.pad_w = layer.pad;
+        p.stride_h = p.stride_w = layer.stride;
         p.layout = layout;
         const ConvPlan plan = make_plan(p);
         const TileShape chosen = choose_tile_shape(plan, *set);
@@ -626,6 +680,7 @@ void PointwiseSuite::run() {
     sweep_x_blocks();
     sweep_x_tile_copies();
     sweep_channel_x_copies();
+    sweep_strided_copies();
     sweep_thread_split();
     sweep_activations();
     sweep_gather_paths();
