@@ -15,7 +15,7 @@ using kernels::PointwiseBlock;
 // A block of output: one image (NCHW) and group, a range of the group's panels and of its pixels
 // (NHWC: of the batch's pixels).
 struct BlockRange {
-  int64_t image = 0, group = 0;
+  int64_t image = 0, images = 1, group = 0;
   int64_t panel_begin = 0, panel_end = 0;
   int64_t pixel_begin = 0, pixel_end = 0;
 };
@@ -29,6 +29,23 @@ FusedActivation fused_activation(Activation activation) {
     case Activation::Hardswish: return FusedActivation::Hardswish;
     default: return FusedActivation::Deferred;
   }
+}
+
+// NCHW channel tiles on a batch of small images: up to this many floats of input from several
+// images go in one block, so that each panel's weights serve them all in one pass (weights larger
+// than L2 otherwise stream from L3 once per image). Paired on AVX-512: N=32 7² 512→2048 +7.3% at 1
+// thread and +3.1% at 2, N=8 7² 2048→512 +2.2% and +3.3%, N=8 7² 320→1280 +3.3%, N=3 7² 512→512
+// +3.9%; N=16 14² 256→1024 (weights of 1 MiB, in L2 anyway) and N=4 14² 1024→256 within ±0.5%.
+constexpr int64_t kImageGroupFloats = int64_t{1} << 18;  // 1 MiB
+
+// How many images of `image_floats` input floats each go in one block: as many as fit
+// kImageGroupFloats, in a number of blocks that the threads share evenly.
+int64_t images_per_block(int64_t batch, int64_t image_floats, int threads) {
+  const int64_t fit = kImageGroupFloats / std::max<int64_t>(1, image_floats);
+  if (fit < 2 || batch < 2) return 1;
+  int64_t blocks = (batch + fit - 1) / fit;
+  blocks = std::min(batch, (blocks + threads - 1) / threads * threads);
+  return (batch + blocks - 1) / blocks;
 }
 
 // The transcendental activations, exact, on a tile the kernel has just stored (still in L1).
@@ -95,9 +112,13 @@ void run_blocks(const ConvPlan& plan, const PackedWeights& packed, const float* 
   const double macs = static_cast<double>(extent) * static_cast<double>(cout_g) * static_cast<double>(cin_g);
   const double weight_work = 2.0 * static_cast<double>(cout_g) * static_cast<double>(cin_g);
   const int64_t pieces = pieces_per_block(units, std::max(macs, weight_work), threads);
-  for (int64_t n = 0; n < (nchw ? p.batch : 1); ++n) {
+  const int64_t image_step =
+      nchw && !pixel_tiles && !strided && pieces == 1 ? images_per_block(p.batch, extent * cin_g, threads) : 1;
+  for (int64_t n = 0; n < (nchw ? p.batch : 1); n += image_step) {
     for (int64_t g = 0; g < p.groups; ++g) {
+      const size_t first = blocks.size();
       add_blocks(n, g, extent, packed.group_panels, pixel_quantum, pieces, &blocks);
+      for (size_t i = first; i < blocks.size(); ++i) blocks[i].images = std::min(image_step, p.batch - n);
     }
   }
 
@@ -128,6 +149,9 @@ void run_blocks(const ConvPlan& plan, const PackedWeights& packed, const float* 
     b.panels = packed.panel(r.group, r.panel_begin);
     b.channels = std::min(r.panel_end * packed.width, cout_g) - first_channel;
     b.pixels = r.pixel_end - r.pixel_begin;
+    b.images = r.images;
+    b.x_image_stride = p.in_channels * extent;
+    b.y_image_stride = p.out_channels * extent;
     if (strided) {
       b.x = source + (r.image * p.in_channels + r.group * cin_g) * plan.in_pixels;
       b.x_k_stride = plan.in_pixels;

@@ -37,6 +37,10 @@ struct PointwiseBlock {
   int64_t x_row_pixels = 0, x_row_stride = 0, x_first_pixel = 0;
   float* y = nullptr;
   int64_t y_channel_stride = 0, y_pixel_stride = 0;
+  // Channel tiles only: `images` images of `pixels` pixels each share each panel's pass over the
+  // weights, image i's X and Y at x + i·x_image_stride and y + i·y_image_stride.
+  int64_t images = 1;
+  int64_t x_image_stride = 0, y_image_stride = 0;
   bool add_bias = true;  // false: the panels' bias row is ignored (the caller adds it later)
   FusedActivation activation = FusedActivation::None;
   float negative_slope = 0.0f;

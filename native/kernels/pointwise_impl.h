@@ -244,6 +244,7 @@ struct PixelTileTable<0> {
 
 void run_pixel_tiles(const PointwiseBlock& b) {
   CONV1X1_EXPECT(b.panels && b.x && b.y && b.k >= 1 && b.channels >= 1 && b.pixels >= 0);
+  CONV1X1_EXPECT(b.images == 1 && b.x_row_pixels == 0);
   CONV1X1_EXPECT(b.x_pixel_stride == 1 && b.y_pixel_stride == 1);  // rows of pixels, read as vectors
   CONV1X1_EXPECT(b.activation != FusedActivation::Deferred || b.finish);
   const Activation act(b);
@@ -335,6 +336,16 @@ void run_pixel_tiles(const PointwiseBlock& b) {
 
 // ---- channel tiles: P pixels × NC channels, vectors along the channels ----------------------------
 
+// Independent accumulators that keep the FMA units busy: a tile with fewer splits its k into chains,
+// whose order of summation then depends on where K blocks start.
+constexpr int kEnoughChains = 8;
+
+// Whether every tile of `pixels` cut as evenly as possible sums each output in one chain.
+bool one_chain_tiles(int64_t pixels) {
+  const int64_t tile_count = (pixels + kP - 1) / kP;
+  return tile_count > 0 && pixels / tile_count * kChannelVectors >= kEnoughChains;
+}
+
 // One tile's step over a K block. Sums of earlier blocks wait in `partial` (kPixels × NC floats, the
 // accumulators' own layout, so they go out and come back as whole vectors); the last block adds the
 // bias, applies the activation and stores: along a row when channels are contiguous (NHWC), else
@@ -354,7 +365,7 @@ void channel_tile(const float* weights, const float* bias, const KStep& step, co
   // Few pixels make few accumulators, and each FMA would wait for the one before it on the same
   // accumulator: with kSplit sets, consecutive k go to independent chains (Linear layers, P = 1).
   constexpr int kChains = kPixels * kChannelVectors;
-  constexpr int kSplit = kChains >= 8 ? 1 : (kChains >= 4 ? 2 : 4);
+  constexpr int kSplit = kChains >= kEnoughChains ? 1 : (kChains >= kEnoughChains / 2 ? 2 : 4);
   Reg acc[kSplit][kPixels][kChannelVectors];
   for (int s = 0; s < kSplit; ++s)
     for (int q = 0; q < kPixels; ++q)
@@ -564,11 +575,12 @@ void copy_tile(const float* x, int64_t k_stride, const int64_t* offsets, int64_t
   }
 }
 
-// Copies the `count` pixels from block pixel p on into K rows of `count` floats.
-void copy_pixels(const PointwiseBlock& b, int64_t p, int count, float* copy) {
+// Copies the `count` pixels from block pixel p on, in the image whose X starts at x, into K rows of
+// `count` floats.
+void copy_pixels(const PointwiseBlock& b, const float* x, int64_t p, int count, float* copy) {
   int64_t offsets[kP];
   for (int q = 0; q < count; ++q) offsets[q] = pixel_offset(b, p + q);
-  copy_tile(b.x, b.x_k_stride, offsets, b.k, count, copy);
+  copy_tile(x, b.x_k_stride, offsets, b.k, count, copy);
 }
 
 // A grid of pixels without memory for a block's copy: tile by tile, K blocks of kKBlock through
@@ -608,20 +620,35 @@ void run_grid_tiles_in_small_copies(const PointwiseBlock& b, ChannelTileFn (*til
   }
 }
 
+void run_channel_tiles(const PointwiseBlock& b);
+
+// Several images as separate blocks, one after the other.
+void run_images_one_by_one(const PointwiseBlock& b) {
+  PointwiseBlock one = b;
+  one.images = 1;
+  for (int64_t i = 0; i < b.images; ++i) {
+    one.x = b.x + i * b.x_image_stride;
+    one.y = b.y + i * b.y_image_stride;
+    run_channel_tiles(one);
+  }
+}
+
 void run_channel_tiles(const PointwiseBlock& b) {
-  CONV1X1_EXPECT(b.panels && b.x && b.y && b.k >= 1 && b.channels >= 1 && b.pixels >= 0);
+  CONV1X1_EXPECT(b.panels && b.x && b.y && b.k >= 1 && b.channels >= 1 && b.pixels >= 0 && b.images >= 1);
   CONV1X1_EXPECT(b.activation != FusedActivation::Deferred || b.finish);
   ChannelTileFn tiles[kP + 1][2];
   ChannelTileTable<kP>::fill(tiles);
   const Activation act(b);
   const int64_t panel_floats = (b.k + 1) * kNC;
   const int64_t panel_count = (b.channels + kNC - 1) / kNC;
-  // A grid of pixels is always read through the copy.
-  const bool copy_x = b.x_row_pixels > 0 ||
+  // A grid of pixels, or several images, is always read through the copy.
+  const bool grid = b.x_row_pixels > 0;
+  const bool copy_x = grid || b.images > 1 ||
                       (b.pixels >= 2 * kP &&
                        panel_count >= (b.x_pixel_stride != 1 ? kCopyXMinPanels : kCopyNchwXMinPanels));
-  int64_t depth = copy_x ? even_block_depth(b.k, kCopiedXKBlockMax) : k_block_depth(b.k, kChannelKBlockMax);
-  int64_t block_pixels = kXBlockFloats / depth / kP * kP;
+  int64_t copy_depth = even_block_depth(b.k, kCopiedXKBlockMax);
+  int64_t place_depth = k_block_depth(b.k, kChannelKBlockMax);
+  int64_t block_pixels = kXBlockFloats / (copy_x ? copy_depth : place_depth) / kP * kP;
   if (block_pixels < kP) block_pixels = kP;
   // Blocks as even as possible in whole tiles: a short last block would stream every weight for a
   // few pixels.
@@ -630,34 +657,54 @@ void run_channel_tiles(const PointwiseBlock& b) {
     block_pixels = ((b.pixels + blocks - 1) / blocks + kP - 1) / kP * kP;
   }
   const int64_t most_pixels = min64(block_pixels, b.pixels);
+  // Several images go together only when each is one X block of tiles that sum in one chain (so
+  // that an image's result never depends on the others); else one after the other.
+  const int64_t images = b.images;
+  if (images > 1 && (b.pixels > block_pixels || !one_chain_tiles(b.pixels))) {
+    run_images_one_by_one(b);
+    return;
+  }
   // Deep products: one K block of a panel's weights stays in L1 while every tile of the pixel block
   // passes over it; the tiles' sums wait in `partial` between blocks. (Without memory for it, or for
   // the copy of X, the work is as correct, only slower.)
   float* partial = nullptr;
-  if (depth < b.k) {
-    partial = static_cast<float*>(allocate(static_cast<size_t>(most_pixels) * kNC * sizeof(float)));
-    if (!partial) depth = b.k;
+  if (min64(copy_x ? copy_depth : b.k, place_depth) < b.k) {
+    partial = static_cast<float*>(allocate(static_cast<size_t>(images * most_pixels) * kNC * sizeof(float)));
+    if (!partial) copy_depth = place_depth = b.k;
   }
   float* x_copy = nullptr;
-  if (copy_x) x_copy = static_cast<float*>(allocate(static_cast<size_t>(most_pixels) * b.k * sizeof(float)));
-  if (b.x_row_pixels > 0 && !x_copy) {
+  if (copy_x) {
+    x_copy = static_cast<float*>(allocate(static_cast<size_t>(images * most_pixels) * b.k * sizeof(float)));
+  }
+  if (!x_copy && (images > 1 || grid)) {
     free(partial);
-    run_grid_tiles_in_small_copies(b, tiles, act);
+    if (images > 1) {
+      run_images_one_by_one(b);
+    } else {
+      run_grid_tiles_in_small_copies(b, tiles, act);
+    }
     return;
   }
-  const int unit_stride = b.x_pixel_stride == 1 || x_copy ? 1 : 0;
   for (int64_t p0 = 0; p0 < b.pixels; p0 += block_pixels) {
     const int64_t p1 = min64(b.pixels, p0 + block_pixels);
     // Tiles as even as possible (49 pixels at P = 14: 13 + 12 + 12 + 12, not 14 + 14 + 14 + 7).
     const int64_t tile_count = (p1 - p0 + kP - 1) / kP;
     const int64_t base = (p1 - p0) / tile_count, longer = (p1 - p0) % tile_count;
-    if (x_copy) {
-      // Tile t's K rows of count(t) floats follow tile t − 1's.
-      int64_t p = p0;
-      for (int64_t t = 0; t < tile_count; ++t) {
-        const int count = static_cast<int>(base + (t < longer ? 1 : 0));
-        copy_pixels(b, p, count, x_copy + (p - p0) * b.k);
-        p += count;
+    // The copy's deeper K blocks would change the order in which a tile of split chains sums (a
+    // result would then depend on the threads or the batch): such blocks read X in place.
+    const bool copied = x_copy && (grid || one_chain_tiles(p1 - p0));
+    const int64_t depth = copied ? copy_depth : place_depth;
+    const int unit_stride = b.x_pixel_stride == 1 || copied ? 1 : 0;
+    if (copied) {
+      // Tile t's K rows of count(t) floats follow tile t − 1's; image i's tiles follow image i − 1's.
+      for (int64_t i = 0; i < images; ++i) {
+        float* copy = x_copy + i * (p1 - p0) * b.k;
+        int64_t p = p0;
+        for (int64_t t = 0; t < tile_count; ++t) {
+          const int count = static_cast<int>(base + (t < longer ? 1 : 0));
+          copy_pixels(b, b.x + i * b.x_image_stride, p, count, copy + (p - p0) * b.k);
+          p += count;
+        }
       }
     }
     for (int64_t panel = 0; panel < panel_count; ++panel) {
@@ -676,27 +723,35 @@ void run_channel_tiles(const PointwiseBlock& b) {
         step.depth = min64(depth, b.k - k0);
         step.first = k0 == 0;
         step.last = k0 + depth >= b.k;
-        int64_t p = p0;
-        for (int64_t t = 0; t < tile_count; ++t) {
-          const int count = static_cast<int>(base + (t < longer ? 1 : 0));
-          // The tile's X: in the copy, K rows of `count` pixels; else where the caller keeps it.
-          const float* x = x_copy ? x_copy + (p - p0) * b.k + k0 * count
-                                  : b.x + k0 * b.x_k_stride + p * b.x_pixel_stride;
-          const int64_t x_k_stride = x_copy ? count : b.x_k_stride;
-          const int64_t x_pixel_stride = x_copy ? 1 : b.x_pixel_stride;
-          tiles[count][unit_stride](w + k0 * kNC, bias, step, x, x_k_stride, x_pixel_stride,
-                                    partial ? partial + (p - p0) * kNC : nullptr, channels,
-                                    y + p * b.y_pixel_stride, b.y_channel_stride, b.y_pixel_stride, act,
-                                    t == 0 && tile_count > 1 ? next_weights : nullptr);
-          p += count;
+        for (int64_t i = 0; i < images; ++i) {
+          const int64_t before = i * (p1 - p0);  // pixels of the images before this one, in the block
+          float* y_i = y + i * b.y_image_stride;
+          int64_t p = p0;
+          for (int64_t t = 0; t < tile_count; ++t) {
+            const int count = static_cast<int>(base + (t < longer ? 1 : 0));
+            // The tile's X: in the copy, K rows of `count` pixels; else where the caller keeps it.
+            const float* x = copied ? x_copy + (before + p - p0) * b.k + k0 * count
+                                    : b.x + k0 * b.x_k_stride + p * b.x_pixel_stride;
+            const int64_t x_k_stride = copied ? count : b.x_k_stride;
+            const int64_t x_pixel_stride = copied ? 1 : b.x_pixel_stride;
+            const bool first_tile = i == 0 && t == 0 && images * tile_count > 1;
+            tiles[count][unit_stride](w + k0 * kNC, bias, step, x, x_k_stride, x_pixel_stride,
+                                      partial ? partial + (before + p - p0) * kNC : nullptr, channels,
+                                      y_i + p * b.y_pixel_stride, b.y_channel_stride, b.y_pixel_stride, act,
+                                      first_tile ? next_weights : nullptr);
+            p += count;
+          }
         }
       }
       if (b.activation == FusedActivation::Deferred) {
-        // NHWC: rows are pixels; NCHW: rows are channels.
-        if (b.y_channel_stride == 1) {
-          b.finish(y + p0 * b.y_pixel_stride, p1 - p0, channels, b.y_pixel_stride, b.finish_context);
-        } else {
-          b.finish(y + p0, channels, p1 - p0, b.y_channel_stride, b.finish_context);
+        for (int64_t i = 0; i < images; ++i) {
+          float* y_i = y + i * b.y_image_stride;
+          // NHWC: rows are pixels; NCHW: rows are channels.
+          if (b.y_channel_stride == 1) {
+            b.finish(y_i + p0 * b.y_pixel_stride, p1 - p0, channels, b.y_pixel_stride, b.finish_context);
+          } else {
+            b.finish(y_i + p0, channels, p1 - p0, b.y_channel_stride, b.finish_context);
+          }
         }
       }
     }

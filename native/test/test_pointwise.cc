@@ -195,6 +195,7 @@ class PointwiseSuite {
   void sweep_x_tile_copies();
   void sweep_channel_x_copies();
   void sweep_strided_copies();
+  void sweep_image_groups();
   void sweep_thread_split();
   void sweep_activations();
   void sweep_gather_paths();
@@ -474,6 +475,42 @@ void PointwiseSuite::sweep_strided_copies() {
   }
 }
 
+// NCHW channel tiles on a batch of small images put several images in one block: batches that split
+// unevenly into blocks, deep K (sums in `partial` per image), a deferred activation, an image larger
+// than an X block (the images then run one by one), and no memory for the copy.
+void PointwiseSuite::sweep_image_groups() {
+  const int64_t p = set_->channel_tile_pixels, nc = set_->channel_panel_width;
+  const int64_t deep = kChannelKBlockMax + 1;
+  const int64_t block = std::max(p, kXBlockFloats / deep / p * p);
+  struct Case {
+    int64_t batch, height, width, depth, channels;
+    int activation;  // index into kActivations
+    bool deny;
+  };
+  const Case cases[] = {
+      {5, 3, 3, 7, nc + 1, 1, false},
+      {3, 2, p + 1, kCopiedXKBlockMax + 1, 2 * nc - 1, 0, false},
+      {4, 1, 2 * p + 1, 5, nc, 6, false},
+      {3, 1, block + 3, deep, nc + 2, 2, false},
+      {3, 2, p, 9, nc + 1, 0, true},
+  };
+  int counter = 0;
+  for (const Case& c : cases) {
+    CaseSpec spec;
+    spec.layout = Layout::NCHW;
+    rotate(&spec, counter);
+    spec.activation = &kActivations[c.activation];
+    spec.batch = c.batch;
+    spec.height = c.height;
+    spec.width = c.width;
+    spec.depth = c.depth;
+    spec.group_channels = c.channels;
+    spec.deny_allocations = c.deny;
+    check_case(spec);
+    ++counter;
+  }
+}
+
 // Work large enough for run_packed to cut one (image, group) in two for 2 threads: by pixels when
 // there are several tiles per thread, by panels when there are not.
 void PointwiseSuite::sweep_thread_split() {
@@ -681,6 +718,7 @@ void PointwiseSuite::run() {
     sweep_x_tile_copies();
     sweep_channel_x_copies();
     sweep_strided_copies();
+    sweep_image_groups();
     sweep_thread_split();
     sweep_activations();
     sweep_gather_paths();
