@@ -210,7 +210,9 @@ function renderMarkdownPanel(report, panel) {
 // One heading per target with its verdict, the numbers, and a shape × threads table of its cells.
 function renderMarkdownTargets(targets) {
   const out = ['## Targets', '',
-    `From this run's medians at ${targets.threads.join(' and ')} threads${targets.quick ? ' (quick run: the shapes it has)' : ''}; ` +
+    `From this run at ${targets.threads.join(' and ')} threads${targets.quick ? ' (quick run: the shapes it has)' : ''}: ` +
+    'each ratio is the median of its per-round ratios (the rounds interleave the competitors), and (d) ' +
+    'sets each round against the practical peak timed in the same round; ' +
     `a figure the run lacks is not measured, never a pass. ${mdText(targets.summary)}.`];
   for (const target of targets.items) {
     out.push('', `### ${target.id}. ${target.status}: ${mdText(target.title)}`);

@@ -7,8 +7,9 @@
 // 2 threads the runner idles 120 ms: onnxruntime's pool threads busy-spin after a call, and would take
 // a core from whoever runs next on a 2-core machine. After the idle, untimed warm-up calls come first:
 // on this VM an idle core takes tens of milliseconds to come back to speed, whoever's thread wakes it.
-// The targets (bench/targets.mjs) are checked on the same medians, stored in the JSON and the Markdown,
-// and printed last.
+// The targets (bench/targets.mjs) compare each round's figures (a ratio per round, then its median,
+// so that drift cancels), with the practical peak for the compute-bound shapes timed in their own
+// rounds; they are stored in the JSON and the Markdown, and printed last.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,7 +21,7 @@ import { blasFloor } from './blas-floor.mjs';
 import { competitorsFor, peerVersions } from './competitors.mjs';
 import { writeReport } from './report.mjs';
 import { QUICK_IDS, SHAPES } from './shapes.mjs';
-import { checkTargets, targetLines } from './targets.mjs';
+import { COMPUTE_BOUND, checkTargets, targetLines } from './targets.mjs';
 import { checkOutput, makeData } from './verify.mjs';
 
 const require = createRequire(import.meta.url);
@@ -68,7 +69,18 @@ function cpuFlags() {
   }
 }
 
-async function benchShape(shape, results, skipped) {
+// A compute-bound shape's rounds also time the practical peak (one 2048³ sgemm at each thread count),
+// so that (d) compares each round of ours with the peak measured next to it.
+async function peakProbe(threads) {
+  try {
+    const [r] = await blasFloor({ shapes: [[2048, 2048, 2048]], threads, reps: 1, warmup: 1 });
+    return r.gflops;
+  } catch {
+    return null;
+  }
+}
+
+async function benchShape(shape, results, skipped, peakRounds) {
   const data = makeData(shape);
   const competitors = await competitorsFor(shape, data, skipped);
   // Correctness first: a wrong answer is not a result.
@@ -92,7 +104,15 @@ async function benchShape(shape, results, skipped) {
     }
   }
   const samples = new Map(live.map((c) => [c, { rounds: [], all: [] }]));
+  const probes = COMPUTE_BOUND.includes(shape.label) && conv.backend().available.includes('blas')
+    ? { threads1: [], threads2: [] } : null;
   for (let round = 0; round < ROUNDS; round++) {
+    if (probes) {
+      for (const threads of [1, 2]) {
+        const gflops = await peakProbe(threads);
+        if (gflops) probes[`threads${threads}`].push(gflops);
+      }
+    }
     for (const c of live) {
       await c.setup?.();
       if (c.threads > 1) await sleep(IDLE_MS);
@@ -115,10 +135,12 @@ async function benchShape(shape, results, skipped) {
     const ms = median(s.rounds);
     results.push({
       shape: shape.id, competitor: c.id, medianMs: ms, p10Ms: percentile(s.all, 0.1), p90Ms: percentile(s.all, 0.9),
-      gflops: shape.flops / ms / 1e6, samples: s.all.length, ...(c.engineName ? { engine: c.engineName } : {}),
+      gflops: shape.flops / ms / 1e6, samples: s.all.length, roundMs: s.rounds,
+      ...(c.engineName ? { engine: c.engineName } : {}),
     });
     await c.close?.();
   }
+  if (probes) peakRounds[shape.id] = probes;
   return competitors.map(({ id, label, threads, ours }) => ({ id, label, threads, ours }));
 }
 
@@ -184,10 +206,11 @@ async function main() {
   if (!shapes.length) throw new Error(`--only ${JSON.stringify(only)}: no shape label contains it`);
   const results = [];
   const skipped = [];
+  const peakRounds = {};
   let competitors = [];
   for (const shape of shapes) {
     process.stderr.write(`bench: ${shape.label} (${(shape.flops / 1e6).toFixed(1)} MFLOP)\n`);
-    const seen = await benchShape(shape, results, skipped);
+    const seen = await benchShape(shape, results, skipped, peakRounds);
     for (const c of seen) if (!competitors.some((k) => k.id === c.id)) competitors.push(c);
   }
   process.stderr.write(only ? 'bench: practical peak\n' : 'bench: overhead, throughput, event loop, peak RSS, practical peak\n');
@@ -216,6 +239,7 @@ async function main() {
     shapes: shapes.map(({ id, label, group, flops, groups }) => ({ id, label, group, flops, groups })),
     competitors,
     results,
+    peakRounds,
     skipped,
     extras: { ...extra, notes: [
       `conv1x1 backends: ${info.available.join(', ')}; default selection ${info.selection ?? 'unknown'}; SIMD ${info.simd}` +

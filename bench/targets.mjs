@@ -62,6 +62,19 @@ function summarize(cells, passText) {
   return parts.join('. ');
 }
 
+const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
+
+// Our figure against the fastest of `refs`, as the median over rounds of each round's ratio when every
+// result carries its rounds (the rounds interleave the competitors, so a drift of the machine's speed
+// hits both sides of a round's ratio alike); else the ratio of the medians.
+function ratioTo(ours, refs) {
+  const rounds = ours.roundMs?.length ?? 0;
+  if (rounds >= 3 && refs.every((r) => r.roundMs?.length === rounds)) {
+    return median(ours.roundMs.map((ms, i) => Math.min(...refs.map((r) => r.roundMs[i])) / ms));
+  }
+  return ours.gflops / Math.max(...refs.map((r) => r.gflops));
+}
+
 export function checkTargets(results) {
   const byKey = new Map((results.results ?? []).map((r) => [`${r.shape} × ${r.competitor}`, r]));
   const cell = (shape, id) => byKey.get(`${shape.id} × ${id}`);
@@ -94,7 +107,7 @@ export function checkTargets(results) {
         continue;
       }
       const best = measured.reduce((x, y) => (y.result.gflops > x.result.gflops ? y : x));
-      const ratio = ours.gflops / best.result.gflops;
+      const ratio = ratioTo(ours, measured.map((m) => m.result));
       const against = best.id.startsWith('raw-sgemm') ? 'sgemm' : 'ort';
       const status = ratio < MIN_RATIO_VS_PEERS ? FAIL : missing.length ? NOT_MEASURED : PASS;
       const text = `${fmtRatio(ratio)} vs ${against}` + (missing.length ? `, ${missing.join(' and ')} not measured` : '');
@@ -135,7 +148,7 @@ export function checkTargets(results) {
       } else if (!ref) {
         c.push({ ...base, status: NOT_MEASURED, text: `${refName} not measured` });
       } else {
-        const ratio = builtin.gflops / ref.gflops;
+        const ratio = ratioTo(builtin, [ref]);
         c.push({ ...base, status: ratio < MIN_BUILTIN_VS_SGEMM ? FAIL : PASS, value: ratio, against: refName,
           text: `${fmtRatio(ratio)} vs ${refName}` });
       }
@@ -148,15 +161,21 @@ export function checkTargets(results) {
     for (const threads of TARGET_THREADS) {
       const base = { shape: shape.id, label: shape.label, threads };
       const ours = cell(shape, ID.default(threads));
-      const top = peak[`threads${threads}`];
+      // The peak measured in the shape's own rounds, next to ours, when the run has it.
+      const probes = results.peakRounds?.[shape.id]?.[`threads${threads}`];
+      const paired = ours?.roundMs && probes?.length === ours.roundMs.length && probes.length >= 3;
+      const top = paired ? median(probes) : peak[`threads${threads}`];
       if (!ours) {
         d.push(oursMissing(base, ID.default(threads)));
       } else if (!Number.isFinite(top) || top <= 0) {
         d.push({ ...base, status: NOT_MEASURED, text: 'practical peak not measured' });
       } else {
-        const fraction = ours.gflops / top;
+        const fraction = paired
+          ? median(ours.roundMs.map((ms, i) => shape.flops / ms / 1e6 / probes[i]))
+          : ours.gflops / top;
         d.push({ ...base, status: fraction < MIN_PEAK_FRACTION ? FAIL : PASS, value: fraction,
-          text: `${Math.round(fraction * 100)}% (${fmt(ours.gflops, 1)} of ${fmt(top, 1)} GFLOP/s)` });
+          text: `${Math.round(fraction * 100)}% (${fmt(ours.gflops, 1)} of ${fmt(top, 1)} GFLOP/s` +
+            `${paired ? ', peak in the same rounds' : ''})` });
       }
     }
   }
