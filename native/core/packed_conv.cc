@@ -12,8 +12,8 @@ namespace {
 using kernels::FusedActivation;
 using kernels::PointwiseBlock;
 
-// A block of output: one image (NCHW) and group, a range of the group's panels and of its pixels
-// (NHWC: of the batch's pixels).
+// A block of output: `images` images from `image` (NCHW; several only on channel tiles) and a group,
+// a range of the group's panels and of its pixels (NHWC: of the batch's pixels).
 struct BlockRange {
   int64_t image = 0, images = 1, group = 0;
   int64_t panel_begin = 0, panel_end = 0;
@@ -76,7 +76,13 @@ void add_blocks(int64_t image, int64_t group, int64_t pixels, int64_t panels, in
       balance(panels, pieces, 1) > balance(pixels, pieces, pixel_quantum)) {
     split_pixels = false;
   }
-  const int64_t pixel_step = split_pixels ? even_piece(pixels, pieces, pixel_quantum) : pixels;
+  int64_t pixel_step = split_pixels ? even_piece(pixels, pieces, pixel_quantum) : pixels;
+  // A last piece of a few pixels (29 in tiles of 14 go 28 + 1) would stream every weight for them in
+  // a tile too narrow to fill the FMA units: the pieces are then even instead of whole tiles.
+  const int64_t last = pixels % pixel_step;
+  if (last != 0 && last < pixel_quantum / 2 && pixels > pixel_step) {
+    pixel_step = (pixels + pieces - 1) / pieces;
+  }
   const int64_t panel_step = split_pixels ? panels : even_piece(panels, pieces, 1);
   for (int64_t pb = 0; pb < panels; pb += panel_step) {
     for (int64_t xb = 0; xb < pixels; xb += pixel_step) {
@@ -88,10 +94,6 @@ void add_blocks(int64_t image, int64_t group, int64_t pixels, int64_t panels, in
     }
   }
 }
-
-}  // namespace
-
-namespace {
 
 // Both run_packed and run_strided_packed: with `strided`, source is the NCHW input of a strided
 // convolution without padding, and output pixel (oy, ox) reads input pixel (oy·sh, ox·sw).
@@ -112,8 +114,8 @@ void run_blocks(const ConvPlan& plan, const PackedWeights& packed, const float* 
   const double macs = static_cast<double>(extent) * static_cast<double>(cout_g) * static_cast<double>(cin_g);
   const double weight_work = 2.0 * static_cast<double>(cout_g) * static_cast<double>(cin_g);
   const int64_t pieces = pieces_per_block(units, std::max(macs, weight_work), threads);
-  const int64_t image_step =
-      nchw && !pixel_tiles && !strided && pieces == 1 ? images_per_block(p.batch, extent * cin_g, threads) : 1;
+  const bool group_images = nchw && !pixel_tiles && !strided && pieces == 1;
+  const int64_t image_step = group_images ? images_per_block(p.batch, extent * cin_g, threads) : 1;
   for (int64_t n = 0; n < (nchw ? p.batch : 1); n += image_step) {
     for (int64_t g = 0; g < p.groups; ++g) {
       const size_t first = blocks.size();
@@ -150,7 +152,7 @@ void run_blocks(const ConvPlan& plan, const PackedWeights& packed, const float* 
     b.channels = std::min(r.panel_end * packed.width, cout_g) - first_channel;
     b.pixels = r.pixel_end - r.pixel_begin;
     b.images = r.images;
-    b.x_image_stride = p.in_channels * extent;
+    b.x_image_stride = strided ? p.in_channels * plan.in_pixels : p.in_channels * extent;
     b.y_image_stride = p.out_channels * extent;
     if (strided) {
       b.x = source + (r.image * p.in_channels + r.group * cin_g) * plan.in_pixels;

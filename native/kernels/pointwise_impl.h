@@ -72,32 +72,26 @@ inline void* allocate(size_t bytes) {
 // N=16 14² 256→1024 +4.7%; behind blocks of K = 64 the requests come too late and cost 4%.
 constexpr int64_t kPrefetchOutputMinDepth = 128;
 
-inline void prefetch_for_write(const void* p) {
-#if defined(_MSC_VER) && !defined(__clang__)
-#if defined(_M_ARM64)
-  __prefetch(p);
-#else
-  _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0);
-#endif
-#else
-  __builtin_prefetch(p, 1, 3);
-#endif
-}
-
 // The first tile of each K block asks L2 for the weights of the next one, a line per k as it goes:
 // weights larger than L2 (7² 512→2048 has 4 MiB) otherwise arrive from L3 while that tile waits.
 // Paired on AVX-512: 7² 512→2048 +4.2% (1 thread) and +4.0% (2), N=32 7² 512→2048 +3.9% and +3.3%,
 // NHWC N=32 7² 512→2048 +2.5% and +3.1%, 7² 2048→512 +2.6% and +1.4%, other channel-tile layers
 // +1 to +2%. Not with a single tile per block: Linear 512→512, streaming its weights once, lost 25%.
-inline void prefetch_to_l2(const void* p) {
+enum class Prefetch { ForWrite, ToL2 };
+
+// The line at p, into L1 for writing or into L2 for reading.
+template <Prefetch kKind>
+inline void prefetch(const void* p) {
+  constexpr bool kForWrite = kKind == Prefetch::ForWrite;
 #if defined(_MSC_VER) && !defined(__clang__)
 #if defined(_M_ARM64)
+  (void)kForWrite;
   __prefetch(p);
 #else
-  _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1);
+  _mm_prefetch(static_cast<const char*>(p), kForWrite ? _MM_HINT_T0 : _MM_HINT_T1);
 #endif
 #else
-  __builtin_prefetch(p, 0, 2);
+  __builtin_prefetch(p, kForWrite ? 1 : 0, kForWrite ? 3 : 2);
 #endif
 }
 
@@ -109,7 +103,7 @@ inline void prefetch_lines_for_write(const float* first, int64_t floats) {
   const uintptr_t begin = reinterpret_cast<uintptr_t>(first) / kLineBytes * kLineBytes;
   const uintptr_t end = reinterpret_cast<uintptr_t>(first + floats);
   for (uintptr_t line = begin; line < end; line += kLineBytes) {
-    prefetch_for_write(reinterpret_cast<const void*>(line));
+    prefetch<Prefetch::ForWrite>(reinterpret_cast<const void*>(line));
   }
 }
 
@@ -150,6 +144,16 @@ struct KStep {
   int64_t begin = 0, depth = 0;
   bool first = true, last = true;
 };
+
+// The K block from k0, at most `depth` deep, of a product over k.
+KStep k_step(int64_t k0, int64_t depth, int64_t k) {
+  KStep step;
+  step.begin = k0;
+  step.depth = min64(depth, k - k0);
+  step.first = k0 == 0;
+  step.last = k0 + depth >= k;
+  return step;
+}
 
 // The depth of K cut into the fewest even blocks of at most `most`.
 int64_t even_block_depth(int64_t k, int64_t most) {
@@ -294,11 +298,7 @@ void run_pixel_tiles(const PointwiseBlock& b) {
   for (int64_t c0 = 0, c1 = 0; c0 < b.pixels; c0 = c1) {
     c1 = c0 < lead ? lead : min64(b.pixels, c0 + block_columns);
     for (int64_t k0 = 0; k0 < b.k; k0 += depth) {
-      KStep step;
-      step.begin = k0;
-      step.depth = min64(depth, b.k - k0);
-      step.first = k0 == 0;
-      step.last = k0 + depth >= b.k;
+      const KStep step = k_step(k0, depth, b.k);
       if (tile_outer) {
         for (int64_t c = c0; c < c1; c += kNR) {
           const float* x = b.x + step.begin * b.x_k_stride + c;
@@ -352,12 +352,13 @@ bool one_chain_tiles(int64_t pixels) {
 // (NCHW) turned in registers, one vector per channel.
 // kUnitStride: pixels are adjacent in X (NCHW, or X copied into tile rows), so the broadcasts take
 // constant offsets and leave the general registers free; NHWC in place steps by the channel count.
-// next_weights, if set: the weights of the next K block, requested into L2 a k row at a time.
+// next_weights, if set: the next K block's next_depth rows of weights, requested into L2 a k row at
+// a time.
 template <int kPixels, bool kUnitStride>
 void channel_tile(const float* weights, const float* bias, const KStep& step, const float* x,
                   int64_t x_k_stride, int64_t x_pixel_stride_arg, float* partial, int channels,
                   float* y, int64_t y_channel_stride, int64_t y_pixel_stride, const Activation& act,
-                  const float* next_weights) {
+                  const float* next_weights, int64_t next_depth) {
   CONV1X1_EXPECT(channels >= 1 && channels <= kNC && step.depth >= 1);
   CONV1X1_EXPECT(step.first && step.last ? true : partial != nullptr);
   CONV1X1_EXPECT(!kUnitStride || x_pixel_stride_arg == 1);
@@ -383,8 +384,8 @@ void channel_tile(const float* weights, const float* bias, const KStep& step, co
   int64_t p = 0;
   for (; p + kSplit <= k; p += kSplit) {
     for (int s = 0; s < kSplit; ++s) {
-      if (next_weights) {
-        for (int l = 0; l < kNC; l += kLineFloats) prefetch_to_l2(next_weights + (p + s) * kNC + l);
+      if (next_weights && p + s < next_depth) {
+        for (int l = 0; l < kNC; l += kLineFloats) prefetch<Prefetch::ToL2>(next_weights + (p + s) * kNC + l);
       }
       Reg w[kChannelVectors];
       for (int j = 0; j < kChannelVectors; ++j) w[j] = Vec::load(weights + (p + s) * kNC + j * kL);
@@ -464,7 +465,8 @@ void channel_tile(const float* weights, const float* bias, const KStep& step, co
 }
 
 using ChannelTileFn = void (*)(const float*, const float*, const KStep&, const float*, int64_t, int64_t,
-                               float*, int, float*, int64_t, int64_t, const Activation&, const float*);
+                               float*, int, float*, int64_t, int64_t, const Activation&, const float*,
+                               int64_t);
 
 // tiles[p][unit stride]: the tile of p pixels.
 template <int kPixels>
@@ -509,8 +511,8 @@ int64_t pixel_offset(const PointwiseBlock& b, int64_t p) {
 // Copies `count` pixels of X, pixel q's inputs starting at x + offsets[q], into K rows of `count`
 // floats. NCHW rows of adjacent pixels copy as vectors; with each pixel's inputs consecutive (NHWC),
 // kL pixels × kL inputs load as rows and turn in registers into kL output rows: the same copy
-// element by element took 3.5% of NHWC N=32 7² 512→2048 (AVX-512, 1 thread). Other layouts (the
-// strided NCHW grid) go element by element.
+// element by element took 3.5% of NHWC N=32 7² 512→2048 (AVX-512, 1 thread). A grid row read at
+// stride 2 gathers its even lanes; anything else goes element by element.
 void copy_tile(const float* x, int64_t k_stride, const int64_t* offsets, int64_t k, int count, float* copy) {
   bool adjacent = true;
   for (int q = 1; q < count; ++q) adjacent = adjacent && offsets[q] == offsets[0] + q;
@@ -584,8 +586,10 @@ void copy_pixels(const PointwiseBlock& b, const float* x, int64_t p, int count, 
 }
 
 // A grid of pixels without memory for a block's copy: tile by tile, K blocks of kKBlock through
-// buffers on the stack, the copy made again for every panel. As correct, only slower.
-void run_grid_tiles_in_small_copies(const PointwiseBlock& b, ChannelTileFn (*tiles)[2], const Activation& act) {
+// buffers on the stack, the copy made again for every panel. As correct, only slower (and a tile of
+// split chains sums in another order than with the memory).
+void run_grid_tiles_in_small_copies(const PointwiseBlock& b, ChannelTileFn (*tiles)[2],
+                                    const Activation& act) {
   float copy[kP * kKBlock];
   float partial[kP * kNC];
   const int64_t panel_floats = (b.k + 1) * kNC;
@@ -600,14 +604,10 @@ void run_grid_tiles_in_small_copies(const PointwiseBlock& b, ChannelTileFn (*til
       const int channels = static_cast<int>(min64(kNC, b.channels - panel * kNC));
       float* y = b.y + panel * kNC * b.y_channel_stride + p * b.y_pixel_stride;
       for (int64_t k0 = 0; k0 < b.k; k0 += kKBlock) {
-        KStep step;
-        step.begin = k0;
-        step.depth = min64(kKBlock, b.k - k0);
-        step.first = k0 == 0;
-        step.last = k0 + kKBlock >= b.k;
+        const KStep step = k_step(k0, kKBlock, b.k);
         copy_tile(b.x + k0 * b.x_k_stride, b.x_k_stride, offsets, step.depth, count, copy);
         tiles[count][1](w + k0 * kNC, bias, step, copy, count, 1, partial, channels, y, b.y_channel_stride,
-                        b.y_pixel_stride, act, nullptr);
+                        b.y_pixel_stride, act, nullptr, 0);
       }
       if (b.activation == FusedActivation::Deferred) {
         if (b.y_channel_stride == 1) {
@@ -650,25 +650,36 @@ void run_channel_tiles(const PointwiseBlock& b) {
   int64_t place_depth = k_block_depth(b.k, kChannelKBlockMax);
   int64_t block_pixels = kXBlockFloats / (copy_x ? copy_depth : place_depth) / kP * kP;
   if (block_pixels < kP) block_pixels = kP;
-  // Blocks as even as possible in whole tiles: a short last block would stream every weight for a
-  // few pixels.
-  if (b.pixels > block_pixels) {
-    const int64_t blocks = (b.pixels + block_pixels - 1) / block_pixels;
-    block_pixels = ((b.pixels + blocks - 1) / blocks + kP - 1) / kP * kP;
+  // Blocks as even as possible in whole tiles (full tiles keep every lane busy); when that leaves a
+  // last block of less than a tile (1009 pixels in blocks of 126: 8 × 126 + 1), evenly without
+  // regard to tiles: a short last block would stream every weight for a few pixels, in tiles of
+  // split chains.
+  int64_t block_count = b.pixels > 0 ? (b.pixels + block_pixels - 1) / block_pixels : 0;
+  int64_t tiled_size = block_count > 0 ? ((b.pixels + block_count - 1) / block_count + kP - 1) / kP * kP : 0;
+  if (block_count > 1) {
+    block_count = (b.pixels + tiled_size - 1) / tiled_size;
+    if (b.pixels - (block_count - 1) * tiled_size < kP) tiled_size = 0;
   }
-  const int64_t most_pixels = min64(block_pixels, b.pixels);
+  // Block i is pixels [i·size, …) in whole tiles, else [i·N/blocks, (i + 1)·N/blocks).
+  auto block_start = [&](int64_t i) {
+    return tiled_size > 0 ? min64(b.pixels, i * tiled_size) : i * b.pixels / block_count;
+  };
+  const int64_t most_pixels = tiled_size > 0 ? min64(tiled_size, b.pixels)
+                              : block_count > 0 ? (b.pixels + block_count - 1) / block_count : 0;
   // Several images go together only when each is one X block of tiles that sum in one chain (so
   // that an image's result never depends on the others); else one after the other.
   const int64_t images = b.images;
-  if (images > 1 && (b.pixels > block_pixels || !one_chain_tiles(b.pixels))) {
+  if (images > 1 && (block_count > 1 || !one_chain_tiles(b.pixels))) {
     run_images_one_by_one(b);
     return;
   }
-  // Deep products: one K block of a panel's weights stays in L1 while every tile of the pixel block
-  // passes over it; the tiles' sums wait in `partial` between blocks. (Without memory for it, or for
-  // the copy of X, the work is as correct, only slower.)
+  // Deep products: one K block of a panel's weights stays in L1 (L2 for the copy's deeper blocks)
+  // while every tile of the pixel block passes over it; the tiles' sums wait in `partial` between
+  // blocks. (Without memory for it, or for the copy of X, the work is as correct, only slower.)
+  // Grids and image groups read every block from the copy; others may read a block in place.
+  const bool every_block_copied = grid || images > 1;
   float* partial = nullptr;
-  if (min64(copy_x ? copy_depth : b.k, place_depth) < b.k) {
+  if ((copy_x && copy_depth < b.k) || (!every_block_copied && place_depth < b.k)) {
     partial = static_cast<float*>(allocate(static_cast<size_t>(images * most_pixels) * kNC * sizeof(float)));
     if (!partial) copy_depth = place_depth = b.k;
   }
@@ -685,8 +696,8 @@ void run_channel_tiles(const PointwiseBlock& b) {
     }
     return;
   }
-  for (int64_t p0 = 0; p0 < b.pixels; p0 += block_pixels) {
-    const int64_t p1 = min64(b.pixels, p0 + block_pixels);
+  for (int64_t block = 0; block < block_count; ++block) {
+    const int64_t p0 = block_start(block), p1 = block_start(block + 1);
     // Tiles as even as possible (49 pixels at P = 14: 13 + 12 + 12 + 12, not 14 + 14 + 14 + 7).
     const int64_t tile_count = (p1 - p0 + kP - 1) / kP;
     const int64_t base = (p1 - p0) / tile_count, longer = (p1 - p0) % tile_count;
@@ -718,11 +729,8 @@ void run_channel_tiles(const PointwiseBlock& b) {
         const float* next_weights = last_block && panel + 1 == panel_count ? nullptr
                                     : last_block                           ? w + panel_floats
                                                                            : w + (k0 + depth) * kNC;
-        KStep step;
-        step.begin = k0;
-        step.depth = min64(depth, b.k - k0);
-        step.first = k0 == 0;
-        step.last = k0 + depth >= b.k;
+        const int64_t next_depth = last_block ? min64(depth, b.k) : min64(depth, b.k - k0 - depth);
+        const KStep step = k_step(k0, depth, b.k);
         for (int64_t i = 0; i < images; ++i) {
           const int64_t before = i * (p1 - p0);  // pixels of the images before this one, in the block
           float* y_i = y + i * b.y_image_stride;
@@ -738,7 +746,7 @@ void run_channel_tiles(const PointwiseBlock& b) {
             tiles[count][unit_stride](w + k0 * kNC, bias, step, x, x_k_stride, x_pixel_stride,
                                       partial ? partial + (before + p - p0) * kNC : nullptr, channels,
                                       y_i + p * b.y_pixel_stride, b.y_channel_stride, b.y_pixel_stride, act,
-                                      first_tile ? next_weights : nullptr);
+                                      first_tile ? next_weights : nullptr, next_depth);
             p += count;
           }
         }

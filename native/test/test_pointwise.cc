@@ -90,6 +90,13 @@ int64_t x_block_pixels(const PointwiseKernels& set, TileShape shape, int64_t k) 
   return std::max(tile, kXBlockFloats / depth / tile * tile);
 }
 
+// Pixels per X block of channel tiles at a depth they run in one K block (≤ kChannelKBlockMax in
+// place, ≤ kCopiedXKBlockMax from a copy): kXBlockFloats / depth, in whole tiles.
+int64_t unblocked_channel_x_block(const PointwiseKernels& set, int64_t depth) {
+  const int64_t p = set.channel_tile_pixels;
+  return std::max(p, kXBlockFloats / depth / p * p);
+}
+
 // 1, w − 1, w, w + 1, 2w − 1, 2w + 1: one tile short, whole, one over, and the same a tile further.
 void add_edges_around(int64_t w, std::vector<int64_t>* values) {
   for (int64_t v : {int64_t{1}, w - 1, w, w + 1, 2 * w - 1, 2 * w + 1}) {
@@ -138,6 +145,17 @@ std::string describe(const ConvParams& p, bool with_bias, const char* activation
          std::to_string(p.pad_h) + "×" + std::to_string(p.pad_w) +
          (p.layout == Layout::NCHW ? " NCHW " : " NHWC ") + activation +
          (with_bias ? " bias" : " no bias");
+}
+
+// Whether the kernels' allocations fail from now on: they can only in builds with checked contracts
+// (the native tests' own build); elsewhere (the addon's CMake build of these tests) the cases that
+// ask for it run with memory like any other.
+void deny_allocations(bool deny) {
+#if defined(CONV1X1_CHECK_CONTRACTS)
+  kernels::deny_kernel_allocations = deny;
+#else
+  (void)deny;
+#endif
 }
 
 // The parameters of one case, before the data.
@@ -196,6 +214,7 @@ class PointwiseSuite {
   void sweep_channel_x_copies();
   void sweep_strided_copies();
   void sweep_image_groups();
+  void check_batch_bits();
   void sweep_thread_split();
   void sweep_activations();
   void sweep_gather_paths();
@@ -271,11 +290,11 @@ void PointwiseSuite::check_data(const CaseSpec& spec, const CaseData& data) {
         tensors.bias = bias;
         tensors.output = output.data();
         tensors.packed = &packed;
-        kernels::deny_kernel_allocations = spec.deny_allocations;
+        deny_allocations(spec.deny_allocations);
         run_conv(plan, tensors, unused_gemm_, threads);
-        kernels::deny_kernel_allocations = false;
+        deny_allocations(false);
       } catch (const std::exception& e) {
-        kernels::deny_kernel_allocations = false;
+        deny_allocations(false);
         check(false, where + ": threw " + e.what());
         continue;
       }
@@ -418,9 +437,8 @@ void PointwiseSuite::sweep_channel_x_copies() {
       }
     }
   }
-  // Unblocked at this depth, so an X block is kXBlockFloats / depth floats, in whole tiles.
-  const int64_t depth = kChannelKBlockMax + 1;
-  const int64_t block = std::max(p, kXBlockFloats / depth / p * p);
+  const int64_t depth = kChannelKBlockMax + 1;  // one K block from the copy
+  const int64_t block = unblocked_channel_x_block(*set_, depth);
   for (int64_t pixels : {block + 1, 2 * block + 1}) {
     CaseSpec spec;
     spec.layout = Layout::NHWC;
@@ -441,8 +459,8 @@ void PointwiseSuite::sweep_channel_x_copies() {
 // without `partial`).
 void PointwiseSuite::sweep_strided_copies() {
   const int64_t p = set_->channel_tile_pixels, nc = set_->channel_panel_width;
-  const int64_t deep = kChannelKBlockMax + 1;
-  const int64_t block = std::max(p, kXBlockFloats / deep / p * p);
+  const int64_t deep = kChannelKBlockMax + 1;  // one K block from the copy
+  const int64_t block = unblocked_channel_x_block(*set_, deep);
   struct Case {
     Layout layout;
     int64_t stride, out_height, out_width, depth, channels;
@@ -480,8 +498,8 @@ void PointwiseSuite::sweep_strided_copies() {
 // than an X block (the images then run one by one), and no memory for the copy.
 void PointwiseSuite::sweep_image_groups() {
   const int64_t p = set_->channel_tile_pixels, nc = set_->channel_panel_width;
-  const int64_t deep = kChannelKBlockMax + 1;
-  const int64_t block = std::max(p, kXBlockFloats / deep / p * p);
+  const int64_t deep = kChannelKBlockMax + 1;  // one K block from the copy
+  const int64_t block = unblocked_channel_x_block(*set_, deep);
   struct Case {
     int64_t batch, height, width, depth, channels;
     int activation;  // index into kActivations
@@ -508,6 +526,52 @@ void PointwiseSuite::sweep_image_groups() {
     spec.deny_allocations = c.deny;
     check_case(spec);
     ++counter;
+  }
+}
+
+// Channel tiles on NCHW give each image the same bits whether it runs alone or in a batch, on 1
+// thread or 2: images grouped into blocks (read from a copy, in the copy's K blocks) must sum in the
+// same order as an image alone (read in place, in K blocks of about 128).
+void PointwiseSuite::check_batch_bits() {
+  const int64_t nc = set_->channel_panel_width;
+  // {batch, side, K, output channels}: deep K in place (several K blocks) but one K block copied.
+  const int64_t shapes[][4] = {{5, 7, kChannelKBlockMax + 1, 2 * nc + 1}, {4, 3, 2 * kKBlock + 3, nc}};
+  for (const auto& shape : shapes) {
+    CaseSpec spec;
+    spec.layout = Layout::NCHW;
+    spec.batch = shape[0];
+    spec.height = spec.width = shape[1];
+    spec.depth = shape[2];
+    spec.group_channels = shape[3];
+    spec.activation = &kActivations[1];
+    const CaseData data = random_data(spec);
+    const ConvPlan plan = make_plan(spec.params());
+    const PackedWeights packed =
+        pack_weights(plan, data.weight.data(), false, data.bias.data(), *set_, TileShape::Channels);
+    CaseSpec one = spec;
+    one.batch = 1;
+    const ConvPlan one_plan = make_plan(one.params());
+    const int64_t image_in = plan.input_elements / spec.batch, image_out = plan.output_elements / spec.batch;
+    for (int threads : {1, 2}) {
+      std::vector<float> together(static_cast<size_t>(plan.output_elements));
+      ConvTensors tensors;
+      tensors.input = data.input.data();
+      tensors.weight = data.weight.data();
+      tensors.bias = data.bias.data();
+      tensors.output = together.data();
+      tensors.packed = &packed;
+      run_conv(plan, tensors, unused_gemm_, threads);
+      for (int64_t n = 0; n < spec.batch; ++n) {
+        std::vector<float> alone(static_cast<size_t>(image_out));
+        tensors.input = data.input.data() + n * image_in;
+        tensors.output = alone.data();
+        run_conv(one_plan, tensors, unused_gemm_, 1);
+        const bool same = std::equal(alone.begin(), alone.end(), together.begin() + n * image_out);
+        check(same, std::string("pointwise ") + set_->isa + " channel tiles: image " + std::to_string(n) +
+                        " of " + describe(spec.params(), true, "relu") + " on " + std::to_string(threads) +
+                        " thread(s) differs from the same image alone");
+      }
+    }
   }
 }
 
@@ -719,6 +783,7 @@ void PointwiseSuite::run() {
     sweep_channel_x_copies();
     sweep_strided_copies();
     sweep_image_groups();
+    check_batch_bits();
     sweep_thread_split();
     sweep_activations();
     sweep_gather_paths();
