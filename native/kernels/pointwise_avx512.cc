@@ -1,11 +1,13 @@
 // Pointwise kernels for AVX-512F: pixel tiles 8 × 48 (24 accumulators), channel tiles up to 14 × 32
 // (28 accumulators), of the 32 zmm registers. Built with -mavx512f; called only when the CPU and OS
 // report AVX-512F.
-// GCC 12 reports -Wmaybe-uninitialized inside its own AVX-512 intrinsics (max, min and the lane
-// shuffles start from _mm512_undefined_ps(), a value left undefined on purpose): hundreds of false
-// warnings on every build from source.
+// GCC 12 reports -Wmaybe-uninitialized (at -O1, -Wuninitialized) inside its own AVX-512 intrinsics
+// (max, min and the lane shuffles start from _mm512_undefined_ps(), a value left undefined on
+// purpose): hundreds of false warnings on every build from source. The kernels' shared code keeps
+// both warnings in the other instruction sets' files.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
 #include <stdlib.h>
