@@ -225,7 +225,7 @@ void run_conv(const ConvPlan& plan, const ConvTensors& t, const GemmBackend& gem
   const CallScratch in_panel(p.batch * p.in_channels * inner,
                              "the gathered input of a strided or padded convolution");
   gather(plan, t.input, in_panel.data(), threads);
-  if (inner == plan.out_pixels) {
+  if (plan.strided_without_border()) {
     run_product(plan, t, in_panel.data(), t.output, &epilogue, gemm, threads);
     return;
   }

@@ -187,8 +187,8 @@ void run_packed(const ConvPlan& plan, const PackedWeights& packed, const float* 
 }
 
 bool reads_strided_input(const ConvPlan& plan, const PackedWeights& packed) {
-  return plan.params.layout == Layout::NCHW && packed.shape == TileShape::Channels && !plan.direct &&
-         plan.inner_pixels() == plan.out_pixels;
+  return plan.params.layout == Layout::NCHW && packed.shape == TileShape::Channels &&
+         plan.strided_without_border();
 }
 
 void run_strided_packed(const ConvPlan& plan, const PackedWeights& packed, const float* input,

@@ -33,8 +33,7 @@ TileShape choose_tile_shape(const ConvPlan& plan, const kernels::PointwiseKernel
   const double pixel_tiles =
       lane_use(pixels, kernels.pixel_tile_width) * lane_use(channels, kernels.pixel_panel_width);
   // Strided without padding, channel tiles read the input where it is; pixel tiles need it gathered.
-  const bool strided_in_place = !plan.direct && pixels == plan.out_pixels;
-  const double gather_saved = strided_in_place ? kGatherCost : 1.0;
+  const double gather_saved = plan.strided_without_border() ? kGatherCost : 1.0;
   return channel_tiles * gather_saved > pixel_tiles * kTransposedStoreCost ? TileShape::Channels
                                                                           : TileShape::Pixels;
 }

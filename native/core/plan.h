@@ -20,6 +20,8 @@ struct ConvPlan {
   int64_t inner_pixels() const {
     return (inner_oh_end - inner_oh_begin) * (inner_ow_end - inner_ow_begin);
   }
+  // Strided without a padding border: every output pixel reads one input pixel, in output order.
+  bool strided_without_border() const { return !direct && inner_pixels() == out_pixels; }
 };
 
 // Throws conv1x1::Error naming the offending parameter.

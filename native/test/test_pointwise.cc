@@ -708,8 +708,7 @@ TileShape expected_nchw_shape(const ConvPlan& plan, const PointwiseKernels& set)
   const double channel_tiles = lane_use(channels, set.channel_panel_width);
   const double pixel_tiles =
       lane_use(pixels, set.pixel_tile_width) * lane_use(channels, set.pixel_panel_width);
-  const bool strided_in_place = !plan.direct && pixels == plan.out_pixels;
-  return channel_tiles * (strided_in_place ? kGatherCost : 1.0) > pixel_tiles * kTransposedStoreCost
+  return channel_tiles * (plan.strided_without_border() ? kGatherCost : 1.0) > pixel_tiles * kTransposedStoreCost
              ? TileShape::Channels
              : TileShape::Pixels;
 }
