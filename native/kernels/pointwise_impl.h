@@ -340,10 +340,31 @@ void run_pixel_tiles(const PointwiseBlock& b) {
 // whose order of summation then depends on where K blocks start.
 constexpr int kEnoughChains = 8;
 
+// `pixels` cut into tiles of at most P as evenly as possible (49 at P = 14: 13 + 12 + 12 + 12, not
+// 14 + 14 + 14 + 7).
+struct EvenTiles {
+  int64_t count, base, longer;
+  explicit EvenTiles(int64_t pixels)
+      : count((pixels + kP - 1) / kP),
+        base(count > 0 ? pixels / count : 0),
+        longer(count > 0 ? pixels % count : 0) {}
+  int size(int64_t t) const { return static_cast<int>(base + (t < longer ? 1 : 0)); }
+};
+
 // Whether every tile of `pixels` cut as evenly as possible sums each output in one chain.
 bool one_chain_tiles(int64_t pixels) {
-  const int64_t tile_count = (pixels + kP - 1) / kP;
-  return tile_count > 0 && pixels / tile_count * kChannelVectors >= kEnoughChains;
+  const EvenTiles tiles(pixels);
+  return tiles.count > 0 && tiles.base * kChannelVectors >= kEnoughChains;
+}
+
+// The deferred activation on `pixels` pixels × `channels` channels of output from y, just stored.
+void finish_stored(const PointwiseBlock& b, float* y, int64_t pixels, int channels) {
+  // NHWC: rows are pixels; NCHW: rows are channels.
+  if (b.y_channel_stride == 1) {
+    b.finish(y, pixels, channels, b.y_pixel_stride, b.finish_context);
+  } else {
+    b.finish(y, channels, pixels, b.y_channel_stride, b.finish_context);
+  }
 }
 
 // One tile's step over a K block. Sums of earlier blocks wait in `partial` (kPixels × NC floats, the
@@ -609,13 +630,7 @@ void run_grid_tiles_in_small_copies(const PointwiseBlock& b, ChannelTileFn (*til
         tiles[count][1](w + k0 * kNC, bias, step, copy, count, 1, partial, channels, y, b.y_channel_stride,
                         b.y_pixel_stride, act, nullptr, 0);
       }
-      if (b.activation == FusedActivation::Deferred) {
-        if (b.y_channel_stride == 1) {
-          b.finish(y, count, channels, b.y_pixel_stride, b.finish_context);
-        } else {
-          b.finish(y, channels, count, b.y_channel_stride, b.finish_context);
-        }
-      }
+      if (b.activation == FusedActivation::Deferred) finish_stored(b, y, count, channels);
     }
   }
 }
@@ -698,9 +713,8 @@ void run_channel_tiles(const PointwiseBlock& b) {
   }
   for (int64_t block = 0; block < block_count; ++block) {
     const int64_t p0 = block_start(block), p1 = block_start(block + 1);
-    // Tiles as even as possible (49 pixels at P = 14: 13 + 12 + 12 + 12, not 14 + 14 + 14 + 7).
-    const int64_t tile_count = (p1 - p0 + kP - 1) / kP;
-    const int64_t base = (p1 - p0) / tile_count, longer = (p1 - p0) % tile_count;
+    const EvenTiles tiles_of_block(p1 - p0);
+    const int64_t tile_count = tiles_of_block.count;
     // The copy's deeper K blocks would change the order in which a tile of split chains sums (a
     // result would then depend on the threads or the batch): such blocks read X in place.
     const bool copied = x_copy && (grid || one_chain_tiles(p1 - p0));
@@ -712,7 +726,7 @@ void run_channel_tiles(const PointwiseBlock& b) {
         float* copy = x_copy + i * (p1 - p0) * b.k;
         int64_t p = p0;
         for (int64_t t = 0; t < tile_count; ++t) {
-          const int count = static_cast<int>(base + (t < longer ? 1 : 0));
+          const int count = tiles_of_block.size(t);
           copy_pixels(b, b.x + i * b.x_image_stride, p, count, copy + (p - p0) * b.k);
           p += count;
         }
@@ -729,14 +743,14 @@ void run_channel_tiles(const PointwiseBlock& b) {
         const float* next_weights = last_block && panel + 1 == panel_count ? nullptr
                                     : last_block                           ? w + panel_floats
                                                                            : w + (k0 + depth) * kNC;
-        const int64_t next_depth = last_block ? min64(depth, b.k) : min64(depth, b.k - k0 - depth);
+        const int64_t next_depth = last_block ? depth : min64(depth, b.k - k0 - depth);
         const KStep step = k_step(k0, depth, b.k);
         for (int64_t i = 0; i < images; ++i) {
           const int64_t before = i * (p1 - p0);  // pixels of the images before this one, in the block
           float* y_i = y + i * b.y_image_stride;
           int64_t p = p0;
           for (int64_t t = 0; t < tile_count; ++t) {
-            const int count = static_cast<int>(base + (t < longer ? 1 : 0));
+            const int count = tiles_of_block.size(t);
             // The tile's X: in the copy, K rows of `count` pixels; else where the caller keeps it.
             const float* x = copied ? x_copy + (before + p - p0) * b.k + k0 * count
                                     : b.x + k0 * b.x_k_stride + p * b.x_pixel_stride;
@@ -753,13 +767,7 @@ void run_channel_tiles(const PointwiseBlock& b) {
       }
       if (b.activation == FusedActivation::Deferred) {
         for (int64_t i = 0; i < images; ++i) {
-          float* y_i = y + i * b.y_image_stride;
-          // NHWC: rows are pixels; NCHW: rows are channels.
-          if (b.y_channel_stride == 1) {
-            b.finish(y_i + p0 * b.y_pixel_stride, p1 - p0, channels, b.y_pixel_stride, b.finish_context);
-          } else {
-            b.finish(y_i + p0, channels, p1 - p0, b.y_channel_stride, b.finish_context);
-          }
+          finish_stored(b, y + i * b.y_image_stride + p0 * b.y_pixel_stride, p1 - p0, channels);
         }
       }
     }
