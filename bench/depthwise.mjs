@@ -5,6 +5,7 @@
 // output, one TypedArray.set each, on one thread). Each figure is the median over rounds of per-round
 // medians. Run: `npx tsc -p tsconfig.build.json && node bench/depthwise.mjs`.
 import { createRequire } from 'node:module';
+import { median } from './stats.mjs';
 
 const require = createRequire(import.meta.url);
 const { Tensor, backend, setThreads } = require('../dist/index.js');
@@ -21,7 +22,6 @@ const SHAPES = [
   [7, 7, 960, 1],
 ];
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 function seeded(count, seed) {
   let state = seed >>> 0;

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { blasFloor } from './blas-floor.mjs';
+import { median } from './stats.mjs';
 
 const require = createRequire(import.meta.url);
 const { Conv1x1, Tensor, backend, setThreads } = require('../dist/index.js');
@@ -16,7 +17,6 @@ const REPS = Number(process.env.BENCH_REPS ?? 100);
 const [N, CIN, COUT, H, W] = [1, 64, 256, 56, 56];
 const FLOPS = 2 * N * COUT * CIN * H * W;
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const gflops = (ms) => FLOPS / ms / 1e6;
 
 function seeded(count, seed) {

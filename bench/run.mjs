@@ -21,6 +21,7 @@ import { blasFloor } from './blas-floor.mjs';
 import { competitorsFor, peerVersions } from './competitors.mjs';
 import { writeReport } from './report.mjs';
 import { QUICK_IDS, SHAPES } from './shapes.mjs';
+import { median } from './stats.mjs';
 import { COMPUTE_BOUND, checkTargets, targetLines } from './targets.mjs';
 import { checkOutput, makeData } from './verify.mjs';
 
@@ -36,7 +37,6 @@ const ROUNDS = quick ? 3 : 5;
 const BATCH_SECONDS = quick ? 0.015 : 0.03;
 const IDLE_MS = 120;
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))];
 
 // Untimed calls for WARMUP_MS (at least two): long enough for an idle core to come back to speed.

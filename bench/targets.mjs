@@ -1,7 +1,10 @@
-// The performance targets, checked against one run's medians (the results object bench/run.mjs writes)
-// at 1 and at 2 threads. Each target is PASS, FAIL or NOT MEASURED: a peer or a figure the run lacks
-// makes a target NOT MEASURED, never a pass, unless what was measured already fails it. A --quick run
-// checks the shapes it has.
+// The performance targets, checked against one run (the results object bench/run.mjs writes) at 1 and
+// at 2 threads; a ratio is the median of the per-round ratios where the results carry their rounds.
+// Each target is PASS, FAIL or NOT MEASURED: a peer or a figure the run lacks makes a target NOT
+// MEASURED, never a pass, unless what was measured already fails it. A --quick run checks the shapes
+// it has.
+
+import { median } from './stats.mjs';
 
 export const TARGET_THREADS = [1, 2];
 
@@ -61,8 +64,6 @@ function summarize(cells, passText) {
   if (!failed.count && !missing.count && passText) parts.push(passText);
   return parts.join('. ');
 }
-
-const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
 
 // Our figure against the fastest of `refs`, as the median over rounds of each round's ratio when every
 // result carries its rounds (the rounds interleave the competitors, so a drift of the machine's speed
