@@ -62,14 +62,15 @@ double balance(int64_t extent, int64_t pieces, int64_t quantum) {
   return static_cast<double>(extent) / static_cast<double>(pieces * longest);
 }
 
-// Cuts each (image, group) into `pieces` blocks along the pixels or along the panels, whichever
-// keeps the kernel's tiles whole and the pieces even: the pixels when there are enough of them for
-// the tile shape, unless whole tiles split them unevenly and the panels split evenly (784 pixels in
-// 48-pixel tiles go 432 + 352 to two threads; 64 panels go 32 + 32).
-void add_blocks(int64_t image, int64_t group, int64_t pixels, int64_t panels, int64_t pixel_quantum,
-                int64_t pieces, std::vector<BlockRange>* blocks) {
+// Cuts each (images from `image`, group) into `pieces` blocks along the pixels or along the panels,
+// whichever keeps the kernel's tiles whole and the pieces even: the pixels when there are enough of
+// them for the tile shape, unless whole tiles split them unevenly and the panels split evenly (784
+// pixels in 48-pixel tiles go 432 + 352 to two threads; 64 panels go 32 + 32).
+void add_blocks(int64_t image, int64_t images, int64_t group, int64_t pixels, int64_t panels,
+                int64_t pixel_quantum, int64_t pieces, std::vector<BlockRange>* blocks) {
   BlockRange block;
   block.image = image;
+  block.images = images;
   block.group = group;
   bool split_pixels = pieces == 1 || pixels >= pieces * pixel_quantum * 2 || panels < pieces;
   if (split_pixels && pieces > 1 && panels >= pieces &&
@@ -118,9 +119,8 @@ void run_blocks(const ConvPlan& plan, const PackedWeights& packed, const float* 
   const int64_t image_step = group_images ? images_per_block(p.batch, extent * cin_g, threads) : 1;
   for (int64_t n = 0; n < (nchw ? p.batch : 1); n += image_step) {
     for (int64_t g = 0; g < p.groups; ++g) {
-      const size_t first = blocks.size();
-      add_blocks(n, g, extent, packed.group_panels, pixel_quantum, pieces, &blocks);
-      for (size_t i = first; i < blocks.size(); ++i) blocks[i].images = std::min(image_step, p.batch - n);
+      add_blocks(n, std::min(image_step, p.batch - n), g, extent, packed.group_panels, pixel_quantum, pieces,
+                 &blocks);
     }
   }
 
